@@ -1,0 +1,3 @@
+from gtdocs.cli import run
+
+run()

@@ -1,0 +1,179 @@
+"""Build the site: validate the whole project, render assets and HTML, then write atomically.
+
+Nothing is written to the output folder until every bundle has validated and rendered.
+Each bundle's folder is written beside the output under a temporary name and then
+swapped in, so a failed or interrupted build leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gtdocs import assets as asset_stage
+from gtdocs.config import ProjectConfig, load_config
+from gtdocs.errors import Problem, raise_if_any
+from gtdocs.render import BundleRenderer, Fragments, make_environment, render_site_index, word_count
+from gtdocs.source import Animation, Bundle, read_project
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BundleResult:
+    bundle: Bundle
+    plan: asset_stage.BundlePlan
+    fragments: Fragments
+    folder: Path
+
+
+@dataclass
+class BuildResult:
+    config: ProjectConfig
+    bundles: list[BundleResult]
+    rendered: int
+    cached: int
+    seconds: float
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def asset_count(self) -> int:
+        return self.rendered + self.cached
+
+    def summary(self) -> str:
+        count = len(self.bundles)
+        return (f"Built {count} bundle{'s' if count != 1 else ''}: {self.asset_count} assets "
+                f"({self.rendered} rendered, {self.cached} cached) in {self.seconds:.1f} s")
+
+
+def build(project: Path, output: Path | None = None, only: set[str] | None = None,
+          progress=None) -> BuildResult:
+    """Build the project at `project` into its output folder.
+
+    `only` limits the build to the named bundles (the live preview rebuilds just those).
+    `progress(total)` is called before rendering and returns a callable that is called
+    once per finished asset.
+    """
+    started = time.perf_counter()
+    config = load_config(project, output)
+    bundles = read_project(config, only)
+
+    problems: list[Problem] = []
+    planner = asset_stage.Planner(config)
+    plans = [planner.plan_bundle(bundle, problems) for bundle in bundles]
+    raise_if_any(problems)
+
+    all_assets = {asset.key: asset for plan in plans for asset in plan.assets()}
+    advance = progress(len(all_assets)) if progress else None
+    rendered, cached, problems = asset_stage.render_assets(config, list(all_assets.values()), advance)
+    raise_if_any(problems)
+
+    environment = make_environment(config)
+    results = []
+    warnings = []
+    staging = _staging_folder(config.output_dir)
+    try:
+        for plan in plans:
+            results.append(_write_bundle(config, plan, environment, staging))
+            warnings.extend(_asset_warnings(plan))
+        all_bundles = bundles if only is None else read_project(config)
+        (staging / "index.html").write_text(render_site_index(environment, config, all_bundles), encoding="utf-8")
+        _swap_in(staging, config.output_dir, [result.bundle.name for result in results])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    for result in results:
+        result.folder = config.output_dir / result.bundle.name
+    return BuildResult(config, results, rendered, cached, time.perf_counter() - started, warnings)
+
+
+def _write_bundle(config: ProjectConfig, plan: asset_stage.BundlePlan, environment, staging: Path) -> BundleResult:
+    bundle = plan.bundle
+    folder = staging / bundle.name
+    (folder / "assets").mkdir(parents=True)
+    renderer = BundleRenderer(config, plan, environment)
+    fragments = renderer.fragments()
+    pages = {
+        "short.html": fragments.short,
+        "full.html": fragments.full,
+        "index.html": renderer.index(fragments),
+        "template.liquid.html": renderer.template(fragments),
+    }
+    for name, html in pages.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    for asset in plan.assets():
+        asset_stage.copy_asset(config, asset, folder / "assets")
+    manifest = bundle_manifest(plan, fragments)
+    (folder / "bundle.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return BundleResult(bundle, plan, fragments, folder)
+
+
+def bundle_manifest(plan: asset_stage.BundlePlan, fragments: Fragments) -> dict:
+    """Describe what was built for a bundle: `bundle.json`."""
+    bundle = plan.bundle
+    examples = []
+    for example in bundle.examples.values():
+        pictures = [picture for (example_id, _), picture in plan.pictures.items() if example_id == example.id]
+        examples.append({
+            "id": example.id,
+            "kind": "animation" if isinstance(example, Animation) else "image",
+            "verdict": example.verdict,
+            "caption": example.caption,
+            "alt": example.alt,
+            "assets": sorted({asset.path for picture in pictures for asset in picture.by_density.values()}),
+        })
+    return {
+        "bundle": bundle.name,
+        "title": bundle.title,
+        "task": bundle.task,
+        "labels": list(bundle.labels),
+        "header": bundle.header,
+        "source": bundle.display_path,
+        "assets": [
+            {"path": asset.path, "sha256": asset.sha256, "bytes": asset.size, "content_type": asset.content_type,
+             "width": asset.width, "height": asset.height}
+            for asset in sorted(plan.assets(), key=lambda asset: asset.path)
+        ],
+        "examples": examples,
+        "fragments": {
+            "short": {"path": "short.html", "words": word_count(fragments.short), "bytes": len(fragments.short.encode())},
+            "full": {"path": "full.html", "words": word_count(fragments.full), "bytes": len(fragments.full.encode())},
+        },
+    }
+
+
+def _asset_warnings(plan: asset_stage.BundlePlan) -> list[Problem]:
+    warnings = []
+    seen = set()
+    for (example_id, _), picture in plan.pictures.items():
+        example = plan.bundle.examples[example_id]
+        for asset in picture.by_density.values():
+            for message in asset.warnings:
+                if (example_id, message) not in seen:
+                    seen.add((example_id, message))
+                    warnings.append(Problem(plan.bundle.display_path, example.line, None,
+                                            f"example {example_id!r}: {message}"))
+    return warnings
+
+
+def _staging_folder(output: Path) -> Path:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the output, on the same file system, so that the swap is a rename.
+    return Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent))
+
+
+def _swap_in(staging: Path, output: Path, names: list[str]) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        target = output / name
+        old = staging / f".old-{name}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging / name, target)
+    os.replace(staging / "index.html", output / "index.html")

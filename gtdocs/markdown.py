@@ -1,0 +1,47 @@
+"""The Markdown dialect of bundle bodies: CommonMark, tables, and example placements.
+
+A placement is a line of its own, `[[id]]` or `[[good-id | bad-id]]`. It is a block
+rule, so it also ends a paragraph that it follows without a blank line, and it is
+ignored inside code blocks. Raw HTML is off: author text is always shown as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+
+PLACEMENT = re.compile(r"^\[\[\s*([^\]|]+?)\s*(?:\|\s*([^\]|]+?)\s*)?\]\]\s*$")
+PLACEMENT_TOKEN = "gtdocs_placement"
+
+
+def make_parser() -> MarkdownIt:
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser.enable("table")
+    parser.enable("strikethrough")
+    parser.block.ruler.before("paragraph", PLACEMENT_TOKEN, _placement_rule,
+                              {"alt": ["paragraph", "blockquote", "list"]})
+    return parser
+
+
+def _placement_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    if state.is_code_block(start_line):
+        return False
+    begin = state.bMarks[start_line] + state.tShift[start_line]
+    line = state.src[begin:state.eMarks[start_line]]
+    match = PLACEMENT.match(line)
+    if match is None:
+        return False
+    if silent:
+        return True
+    state.line = start_line + 1
+    token = state.push(PLACEMENT_TOKEN, "", 0)
+    token.map = [start_line, state.line]
+    token.meta = {"ids": tuple(part for part in match.groups() if part)}
+    return True
+
+
+def find_placements(parser: MarkdownIt, text: str) -> list[tuple[tuple[str, ...], int]]:
+    """Return each placement's example ids and its 0-based line within `text`."""
+    return [(token.meta["ids"], token.map[0]) for token in parser.parse(text) if token.type == PLACEMENT_TOKEN]

@@ -1,0 +1,1 @@
+"""Themes shipped with gtdocs; installed as the package `gtdocs.themes`."""
