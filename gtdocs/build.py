@@ -24,6 +24,8 @@ from gtdocs.source import Animation, Bundle, read_project
 
 log = logging.getLogger(__name__)
 
+PUBLISHED = "published"   # the subfolder of a bundle's site folder that `gtdocs publish` writes
+
 
 @dataclass
 class BundleResult:
@@ -62,9 +64,8 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
     """
     started = time.perf_counter()
     config = load_config(project, output)
-    bundles = read_project(config, only)
-
     problems: list[Problem] = []
+    bundles = read_project(config, only, problems)
     planner = asset_stage.Planner(config)
     plans = [planner.plan_bundle(bundle, problems) for bundle in bundles]
     raise_if_any(problems)
@@ -82,9 +83,11 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
         for plan in plans:
             results.append(_write_bundle(config, plan, environment, staging))
             warnings.extend(_asset_warnings(plan))
-        all_bundles = bundles if only is None else read_project(config)
+        all_bundles = bundles if only is None else read_project(config, problems=[])
         (staging / "index.html").write_text(render_site_index(environment, config, all_bundles), encoding="utf-8")
         _swap_in(staging, config.output_dir, [result.bundle.name for result in results])
+        if only is None:
+            _remove_stale_bundles(config.output_dir, {bundle.name for bundle in bundles})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -168,12 +171,23 @@ def _staging_folder(output: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent))
 
 
+def _remove_stale_bundles(output: Path, names: set[str]) -> None:
+    # Only folders that a build wrote (they hold bundle.json) are removed, never anything else.
+    for folder in output.iterdir():
+        if folder.is_dir() and folder.name not in names and (folder / "bundle.json").is_file():
+            log.info("removing %s: its bundle no longer exists", folder)
+            shutil.rmtree(folder)
+
+
 def _swap_in(staging: Path, output: Path, names: list[str]) -> None:
     output.mkdir(parents=True, exist_ok=True)
     for name in names:
         target = output / name
         old = staging / f".old-{name}"
         if target.exists():
+            # `gtdocs publish` writes published/ into the bundle's folder; a build keeps it.
+            if (target / PUBLISHED).is_dir():
+                os.replace(target / PUBLISHED, staging / name / PUBLISHED)
             os.replace(target, old)
         os.replace(staging / name, target)
     os.replace(staging / "index.html", output / "index.html")

@@ -117,6 +117,65 @@ def new(path: Path) -> None:
     click.echo(f"Next: gtdocs build {path}")
 
 
+def parse_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT (for example 127.0.0.1:8000; port 0 picks a free port)")
+    return host.strip("[]"), int(port)
+
+
+@main.command()
+@PROJECT
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True,
+              help="Address to listen on, as HOST:PORT; port 0 picks a free port.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a web browser.")
+def serve(project: Path, dev_addr: str, open_browser: bool) -> None:
+    """Serve a live preview of PROJECT that rebuilds and reloads on every save."""
+    from gtdocs.serve import serve as run_serve
+
+    host, port = parse_address(dev_addr)
+    run_serve(project, host, port, open_browser)
+
+
+@main.command()
+@PROJECT
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format of the findings.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option("--worker-responses", type=click.Path(exists=True, path_type=Path),
+              help="Folder or file of Ground Truth worker-response JSON, to report seconds per task.")
+def check(project: Path, output_format: str, strict: bool, worker_responses: Path | None) -> None:
+    """Check the instructions of PROJECT the way a careful reviewer would."""
+    from gtdocs.check import run_check
+
+    code = run_check(project, output_format, strict, worker_responses)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@main.command()
+@PROJECT
+@click.option("--bucket", help="S3 bucket (overrides [publish] bucket).")
+@click.option("--prefix", help="Key prefix under which each bundle is published.")
+@click.option("--region", help="The bucket's AWS region.")
+@click.option("--profile", help="AWS profile from the shared credentials file.")
+@click.option("--endpoint-url", help="S3 API endpoint, for S3-compatible stores and tests.")
+@click.option("--access", type=click.Choice(["public-read", "private"]),
+              help="public-read: each image gets a public-read ACL; private: no ACL, images reach "
+                   "workers through the template's grant_read_access.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and upload nothing.")
+@click.option("--prune", is_flag=True, help="Delete objects that an earlier publish of a bundle recorded and "
+                                             "this one no longer has.")
+def publish(project: Path, bucket, prefix, region, profile, endpoint_url, access, dry_run: bool, prune: bool) -> None:
+    """Upload the assets of PROJECT to S3 and write the published fragments and template."""
+    from gtdocs.publish import publish as run_publish
+
+    overrides = {"bucket": bucket, "prefix": prefix, "region": region, "profile": profile,
+                 "endpoint_url": endpoint_url, "access": access}
+    run_publish(project, {key: value for key, value in overrides.items() if value is not None},
+                dry_run=dry_run, prune=prune)
+
+
 def run() -> None:
     main(prog_name="gtdocs")
 

@@ -38,6 +38,11 @@ class GtdocsError(click.ClickException):
     def format_message(self) -> str:
         return self.message
 
+    def show(self, file=None) -> None:
+        # One "error: " line per problem, so each can be read (and grepped) alone.
+        for line in self.format_message().splitlines():
+            click.echo(f"error: {line}", file=file or click.get_text_stream("stderr"))
+
 
 class InputError(GtdocsError):
     """The project's input has one or more problems; all of them are reported together."""

@@ -3,6 +3,9 @@
 A placement is a line of its own, `[[id]]` or `[[good-id | bad-id]]`. It is a block
 rule, so it also ends a paragraph that it follows without a blank line, and it is
 ignored inside code blocks. Raw HTML is off: author text is always shown as text.
+
+A directive for `gtdocs check` is a line of its own, `<!-- gtdocs: disable S102 -->`.
+It becomes a hidden token, so it renders as nothing, and `gtdocs.checking` reads it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from markdown_it.rules_block import StateBlock
 
 PLACEMENT = re.compile(r"^\[\[\s*([^\]|]+?)\s*(?:\|\s*([^\]|]+?)\s*)?\]\]\s*$")
 PLACEMENT_TOKEN = "gtdocs_placement"
+DIRECTIVE = re.compile(r"^<!--\s*gtdocs:\s*(.*?)\s*-->\s*$")
+DIRECTIVE_TOKEN = "gtdocs_directive"
 
 
 def make_parser() -> MarkdownIt:
@@ -22,7 +27,26 @@ def make_parser() -> MarkdownIt:
     parser.enable("strikethrough")
     parser.block.ruler.before("paragraph", PLACEMENT_TOKEN, _placement_rule,
                               {"alt": ["paragraph", "blockquote", "list"]})
+    parser.block.ruler.before("paragraph", DIRECTIVE_TOKEN, _directive_rule,
+                              {"alt": ["paragraph", "blockquote", "list"]})
     return parser
+
+
+def _directive_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    if state.is_code_block(start_line):
+        return False
+    begin = state.bMarks[start_line] + state.tShift[start_line]
+    match = DIRECTIVE.match(state.src[begin:state.eMarks[start_line]])
+    if match is None:
+        return False
+    if silent:
+        return True
+    state.line = start_line + 1
+    token = state.push(DIRECTIVE_TOKEN, "", 0)
+    token.map = [start_line, state.line]
+    token.meta = {"text": match.group(1)}
+    token.hidden = True   # the renderer writes nothing for a hidden token
+    return True
 
 
 def _placement_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:

@@ -85,7 +85,7 @@ class BundleRenderer:
         self.environment = environment
         self.url_for = url_for
         self.parser = make_parser()
-        self.parser.add_render_rule(PLACEMENT_TOKEN, self._render_placement)
+        self.parser.renderer.rules[PLACEMENT_TOKEN] = self._render_placement
         self.section = "short"
 
     # -- fragments --------------------------------------------------------------------
@@ -101,7 +101,7 @@ class BundleRenderer:
             parts[section] = neutralize_liquid(html)
         return Fragments(parts["short"], parts["full"])
 
-    def _render_placement(self, renderer, tokens, index, options, env) -> str:
+    def _render_placement(self, tokens, index, options, env) -> str:
         ids = tokens[index].meta["ids"]
         css_width = slot_width(self.config, self.section, len(ids))
         figures = []

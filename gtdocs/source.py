@@ -97,6 +97,7 @@ class Bundle:
     full_line: int
     placements: list[Placement] = field(default_factory=list)
     lines: dict[tuple, int] = field(default_factory=dict)
+    manifests: tuple[Path, ...] = ()   # annotation manifests the examples read, resolved
 
 
 def bundle_files(config: ProjectConfig) -> list[Path]:
@@ -105,9 +106,16 @@ def bundle_files(config: ProjectConfig) -> list[Path]:
     return sorted(path for path in config.bundles_dir.glob("*.md") if not path.name.startswith("."))
 
 
-def read_project(config: ProjectConfig, only: set[str] | None = None) -> list[Bundle]:
-    """Read every bundle (or those named in `only`); raise InputError listing all problems."""
-    problems: list[Problem] = []
+def read_project(config: ProjectConfig, only: set[str] | None = None,
+                 problems: list[Problem] | None = None) -> list[Bundle]:
+    """Read every bundle (or those named in `only`).
+
+    Without a `problems` list, raise InputError listing every problem found. With one,
+    append to it and return the bundles that could be read, so that a caller can go on
+    checking them against their images and report everything together.
+    """
+    collect = problems is not None
+    problems = problems if collect else []
     paths = bundle_files(config)
     if not paths:
         raise_if_any([Problem(config.relative(config.bundles_dir), None, None, "contains no bundle (*.md) files",
@@ -119,14 +127,18 @@ def read_project(config: ProjectConfig, only: set[str] | None = None) -> list[Bu
         bundle = read_bundle(path, config, problems)
         if bundle is not None:
             bundles.append(bundle)
-    raise_if_any(problems)
+    if not collect:
+        raise_if_any(problems)
     return bundles
 
 
 def read_bundle(path: Path, config: ProjectConfig, problems: list[Problem]) -> Bundle | None:
-    """Read and validate one bundle file; append every problem and return None if any."""
+    """Read and validate one bundle file, appending every problem found.
+
+    Returns None when the file cannot be read as a bundle at all; otherwise the bundle,
+    without the examples that have problems of their own.
+    """
     display = config.relative(path)
-    start = len(problems)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -152,8 +164,6 @@ def read_bundle(path: Path, config: ProjectConfig, problems: list[Problem]) -> B
 
     reader = _FrontMatterReader(front, display, config, problems)
     bundle = reader.read_bundle(path, body, body_line)
-    if bundle is None or len(problems) > start:
-        return None
     return bundle
 
 
@@ -206,6 +216,7 @@ class _FrontMatterReader:
             labels=labels, header=header, task_image=task_image, examples=examples,
             short_markdown=short, full_markdown=full, short_line=body_line, full_line=full_line,
             lines=self.front.lines,
+            manifests=tuple(self.manifests),
         )
         bundle.placements = find_placements(bundle)
         self.check_placements(bundle)

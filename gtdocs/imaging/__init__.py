@@ -1,0 +1,1 @@
+"""Modules of the image stage; `gtdocs.images` is its public interface."""
