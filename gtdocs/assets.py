@@ -1,7 +1,7 @@
 """Plan every asset of a build, validate examples against their images, and render.
 
 An asset's key is the SHA-256 of the renderer version, the content of every source file
-it reads, and every parameter; its file name in the site is derived from the key. The
+it reads, and every parameter. Its file name in the site is derived from the key. The
 cache folder keeps rendered files by key between builds, so a rebuild with nothing
 changed renders nothing and a changed example re-renders only its own assets.
 """
@@ -26,14 +26,6 @@ from gtdocs.source import Animation, Bundle, Example
 
 PAIR_GAP = 12   # CSS px between the two images of a pair; the theme's CSS uses the same gap
 EDGE_TOLERANCE = 1.0   # px a shape may overhang the image, as labeling tools round to whole pixels
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Where an example appears: its CSS width and the pixel densities rendered for it."""
-
-    css_width: int
-    densities: tuple[int, ...]
 
 
 @dataclass

@@ -54,6 +54,25 @@ class BuildResult:
                 f"({self.rendered} rendered, {self.cached} cached) in {self.seconds:.1f} s")
 
 
+def plan_and_render(config: ProjectConfig, bundles: list[Bundle], problems: list[Problem] | None = None,
+                    progress=None) -> tuple[list[asset_stage.BundlePlan], int, int]:
+    """Plan every bundle's assets and render those not in the cache.
+
+    Returns the plans and the counts of rendered and cached assets. Raises InputError
+    listing `problems` found earlier together with every problem found here.
+    """
+    problems = problems if problems is not None else []
+    planner = asset_stage.Planner(config)
+    plans = [planner.plan_bundle(bundle, problems) for bundle in bundles]
+    raise_if_any(problems)
+
+    all_assets = {asset.key: asset for plan in plans for asset in plan.assets()}
+    advance = progress(len(all_assets)) if progress else None
+    rendered, cached, problems = asset_stage.render_assets(config, list(all_assets.values()), advance)
+    raise_if_any(problems)
+    return plans, rendered, cached
+
+
 def build(project: Path, output: Path | None = None, only: set[str] | None = None,
           progress=None) -> BuildResult:
     """Build the project at `project` into its output folder.
@@ -66,14 +85,7 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
     config = load_config(project, output)
     problems: list[Problem] = []
     bundles = read_project(config, only, problems)
-    planner = asset_stage.Planner(config)
-    plans = [planner.plan_bundle(bundle, problems) for bundle in bundles]
-    raise_if_any(problems)
-
-    all_assets = {asset.key: asset for plan in plans for asset in plan.assets()}
-    advance = progress(len(all_assets)) if progress else None
-    rendered, cached, problems = asset_stage.render_assets(config, list(all_assets.values()), advance)
-    raise_if_any(problems)
+    plans, rendered, cached = plan_and_render(config, bundles, problems, progress)
 
     environment = make_environment(config)
     results = []

@@ -100,6 +100,13 @@ def build(project: Path, output: Path | None, strict: bool) -> None:
 
     result = run_build(project, output, progress=progress_bar())
     report_warnings(result.warnings, strict)
+    if strict:
+        from gtdocs.check import findings_as_problems
+        from gtdocs.errors import raise_if_any
+
+        # Errors of `gtdocs check` fail a strict build; the build's own plans and fragments are reused.
+        built = {item.bundle.name: item for item in result.bundles}
+        raise_if_any(findings_as_problems(result.config, [item.bundle for item in result.bundles], built=built))
     click.echo(result.summary())
     index = result.config.output_dir / "index.html"
     click.echo(f"Preview: {index} (or run `gtdocs serve {project}` for a live preview)")

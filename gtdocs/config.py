@@ -155,8 +155,8 @@ def read_table(data: dict, schema: dict[str, Setting], prefix: str, file: str,
                                     "known settings here: " + ", ".join(schema)))
             continue
         if isinstance(value, bool) or not isinstance(value, setting.types):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in setting.types)
-            problems.append(Problem(file, None, name, f"{value!r} is not {wanted}",
+            expected = " or ".join(_TYPE_NAMES[t] for t in setting.types)
+            problems.append(Problem(file, None, name, f"{value!r} is not {expected}",
                                     f"set it to {setting.help}"))
             continue
         message = setting.check(value) if setting.check else None

@@ -506,5 +506,10 @@ def _key_name(path: tuple) -> str | None:
         return None
     name = ""
     for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif name:
+            name += f".{part}"
+        else:
+            name = str(part)
     return name
