@@ -21,11 +21,11 @@ from gtdocs.imaging.palette import label_colors
 
 __all__ = [
     "RENDERER_VERSION", "ImageError", "ImageInfo", "Style", "StillSpec", "AnimationSpec", "Rendered",
-    "probe", "label_colors", "render_still", "render_animation",
+    "probe", "label_colors", "render_still", "render_animation", "animation_frames",
 ]
 
 # Bump whenever the same input would render differently; it is part of the cache key.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 VERDICT_WORDS = {"good": "Good", "bad": "Bad"}
 ANIMATION_TYPES = {"gif": "image/gif", "webp": "image/webp"}
@@ -44,6 +44,17 @@ def render_animation(spec: AnimationSpec) -> Rendered:
     Each frame shows its caption in a tag. A warning names consecutive frames that
     are identical apart from their verdict marks and captions.
     """
+    finished, warnings = animation_frames(spec)
+    width, height = finished[0].size
+    if spec.format == "gif":
+        data = encode.encode_gif(finished, _overlay_colors(spec), spec.frame_ms)
+    else:
+        data = encode.encode_webp(finished, spec.frame_ms)
+    return Rendered(data, spec.format, ANIMATION_TYPES[spec.format], width, height, warnings)
+
+
+def animation_frames(spec: AnimationSpec) -> tuple[list[Image.Image], list[str]]:
+    """Return the finished RGB frames of an animation, before encoding, and its warnings."""
     if spec.format not in ANIMATION_TYPES:
         raise ImageError(f"has animation format {spec.format!r}", "use gif or webp")
     if not spec.frames:
@@ -72,12 +83,7 @@ def render_animation(spec: AnimationSpec) -> Rendered:
         # The first frame's metrics size every caption alike, whatever width a frame was rendered at.
         letterboxed = Still(content, stills[0].metrics, still.warnings)
         finished.append(_finish(letterboxed, frame.verdict, caption or VERDICT_WORDS.get(frame.verdict or "")))
-
-    if spec.format == "gif":
-        data = encode.encode_gif(finished, _overlay_colors(spec), spec.frame_ms)
-    else:
-        data = encode.encode_webp(finished, spec.frame_ms)
-    return Rendered(data, spec.format, ANIMATION_TYPES[spec.format], size[0], size[1], warnings)
+    return finished, warnings
 
 
 def _finish(still: Still, verdict: str | None, tag_text: str | None) -> Image.Image:

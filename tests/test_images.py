@@ -15,6 +15,8 @@ from gtdocs.annotations import Annotations, Box, ImageLabel, Mask, Point, Polygo
 from gtdocs.images import (
     AnimationSpec, ImageError, StillSpec, Style, label_colors, probe, render_animation, render_still,
 )
+from gtdocs.images import _overlay_colors
+from gtdocs.imaging.encode import GIF_PHOTO_COLORS
 from gtdocs.imaging.palette import BAD_RED, GOOD_GREEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,6 +270,15 @@ def test_crop_scales_up_to_width():
     assert (rendered.width, rendered.height) == (500, 400)
 
 
+def test_jpeg_draft_rounding_per_axis(tmp_path):
+    # libjpeg rounds each side of a 1/8 draft up: 1604 x 1199 decodes as 201 x 150. Scaling the
+    # height by the width's ratio (201 / 1604) would ask for 150.25 rows of a 150-row image.
+    source = tmp_path / "odd.jpg"
+    Image.new("RGB", (1604, 1199), "#808080").save(source, "JPEG")
+    rendered = render_still(still(source, Box("object", 400, 300, 600, 500), width=50))
+    assert (rendered.width, rendered.height) == (50, 37)
+
+
 def test_crop_out_of_range_clamped():
     rendered = render_still(still(FLOWER, Box("object", -50, -50, 5000, 5000), crop=(600, 400, 500, 500), width=200))
     assert rendered.width == 200
@@ -470,6 +481,17 @@ def test_gif_stores_changed_region_only():
     _, frames = gif_descriptors(rendered.data)
     assert frames[0][2:4] == (rendered.width, rendered.height)
     assert frames[1][2] * frames[1][3] < rendered.width * rendered.height
+
+
+def test_gif_photo_palette_limited():
+    spec = good_bad_animation("gif")
+    gif = Image.open(io.BytesIO(render_animation(spec).data))
+    colors = set()
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        colors.update(color for _, color in gif.convert("RGB").getcolors(65536))
+    overlay_colors = set(_overlay_colors(spec))
+    assert len(colors) <= GIF_PHOTO_COLORS + len(overlay_colors)
 
 
 def test_gif_captions_drawn():

@@ -36,11 +36,13 @@ def compose(spec: StillSpec) -> Still:
         photo, decoded_scale = load.decode(source, info, placement.scale, spec.style.background, warnings)
 
     # The crop box in the pixels of the decoded image, which a JPEG draft may have reduced.
-    box = tuple(value * decoded_scale for value in placement.crop)
+    x_scale, y_scale = decoded_scale
+    left, top, right, bottom = placement.crop
+    box = (left * x_scale, top * y_scale, right * x_scale, bottom * y_scale)
     if box == (0.0, 0.0, *photo.size) and placement.size == photo.size:
         image = photo  # full size: skip the resize, which would blur flat colours such as screenshots
     else:
-        reducing_gap = REDUCING_GAP if decoded_scale == 1.0 else None
+        reducing_gap = REDUCING_GAP if decoded_scale == (1.0, 1.0) else None
         image = photo.resize(placement.size, Image.Resampling.LANCZOS, box=box, reducing_gap=reducing_gap)
 
     metrics = draw.Metrics.for_width(image.width)

@@ -16,6 +16,12 @@ from gtdocs.imaging import palette
 
 PNG_MAX_COLORS = 4096  # above this many colours a PNG is rarely smaller than the JPEG
 GIF_COLORS = 255  # one palette entry stays free for Pillow's transparent "unchanged" pixels
+# Entries for the photo's own pixels. 96 rather than every free entry cuts a typical good/bad
+# pair by about 20% and keeps SSIM above gifsicle -O3 --lossy=20 on the same frames
+# (bench/image_build.py gif). Overlay colours get entries of their own on top.
+# NOTE: frames with fine noise need more colours to keep that SSIM. A count chosen per
+# animation from the quantization error would suit both kinds of frames.
+GIF_PHOTO_COLORS = 96
 PALETTE_SAMPLE = 400_000  # pixels of all frames used to build the GIF palette, for speed
 WEBP_QUALITY = 80
 
@@ -69,7 +75,7 @@ def encode_gif(frames: list[Image.Image], exact_colors: Iterable[str], frame_ms:
     reserved = np.unique(np.array([_key(palette.rgb(color)) for color in exact_colors], dtype=np.int32))
     exact = [np.isin(frame_keys, reserved) for frame_keys in keys]
 
-    photo_colors = _photo_palette(arrays, exact, GIF_COLORS - len(reserved), reserved)
+    photo_colors = _photo_palette(arrays, exact, min(GIF_PHOTO_COLORS, GIF_COLORS - len(reserved)), reserved)
     photo_palette = _palette_holder(photo_colors)
     reserved_rgb = np.stack([(reserved >> 16) & 255, (reserved >> 8) & 255, reserved & 255], axis=1)
     shared = np.concatenate([reserved_rgb, photo_colors]).astype(np.uint8).tobytes()
