@@ -93,6 +93,9 @@ class Planner:
         self.style_cache: dict[tuple[str, ...], images.Style] = {}
         self.infos: dict[Path, images.ImageInfo | None] = {}
         self.digests: dict[Path, str] = {}
+        # One Asset per key, shared by every bundle that shows the same picture, because the
+        # build renders each key once and fills in only the object it rendered.
+        self.assets: dict[str, Asset] = {}
 
     def probe(self, path: Path, display: str, line: int | None, key: str | None,
               problems: list[Problem]) -> images.ImageInfo | None:
@@ -183,7 +186,8 @@ class Planner:
     def asset(self, spec) -> Asset:
         payload = json.dumps({"renderer": images.RENDERER_VERSION, "spec": self.describe(spec)},
                              sort_keys=True, ensure_ascii=False)
-        return Asset(hashlib.sha256(payload.encode("utf-8")).hexdigest(), spec)
+        key = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return self.assets.setdefault(key, Asset(key, spec))
 
     def describe(self, value):
         """Turn a spec into JSON-ready data, replacing each file path by its content's hash."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gtdocs import assets as asset_stage
+from gtdocs import stamp
+from gtdocs.annotations import Mask
 from gtdocs.config import ProjectConfig, load_config
 from gtdocs.errors import Problem, raise_if_any
 from gtdocs.render import BundleRenderer, Fragments, make_environment, render_site_index, word_count
@@ -49,9 +51,7 @@ class BuildResult:
         return self.rendered + self.cached
 
     def summary(self) -> str:
-        count = len(self.bundles)
-        return (f"Built {count} bundle{'s' if count != 1 else ''}: {self.asset_count} assets "
-                f"({self.rendered} rendered, {self.cached} cached) in {self.seconds:.1f} s")
+        return stamp.summary_line(len(self.bundles), self.rendered, self.cached, self.seconds)
 
 
 def plan_and_render(config: ProjectConfig, bundles: list[Bundle], problems: list[Problem] | None = None,
@@ -105,7 +105,33 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
 
     for result in results:
         result.folder = config.output_dir / result.bundle.name
-    return BuildResult(config, results, rendered, cached, time.perf_counter() - started, warnings)
+    outcome = BuildResult(config, results, rendered, cached, time.perf_counter() - started, warnings)
+    if only is None:
+        written = [path for result in results for path in _site_files(result.folder)]
+        stamp.write_stamp(config, _files_read(bundles), written + [config.output_dir / "index.html"],
+                          {"bundles": len(results), "assets": outcome.asset_count},
+                          [warning.render() for warning in warnings])
+    return outcome
+
+
+def _files_read(bundles: list[Bundle]) -> set[Path]:
+    files = set()
+    for bundle in bundles:
+        files.add(bundle.path)
+        files.update(bundle.manifests)
+        if bundle.task_image is not None:
+            files.add(bundle.task_image)
+        for example in bundle.examples.values():
+            if isinstance(example, Animation):
+                continue
+            files.add(example.image)
+            files.update(shape.path for shape in example.annotations.shapes if isinstance(shape, Mask))
+    return files
+
+
+def _site_files(folder: Path) -> list[Path]:
+    # published/ belongs to `gtdocs publish`, which may rewrite it between builds.
+    return [path for path in folder.rglob("*") if path.is_file() and PUBLISHED not in path.relative_to(folder).parts]
 
 
 def _write_bundle(config: ProjectConfig, plan: asset_stage.BundlePlan, environment, staging: Path) -> BundleResult:
@@ -177,10 +203,15 @@ def _asset_warnings(plan: asset_stage.BundlePlan) -> list[Problem]:
     return warnings
 
 
+def staging_prefix(output: Path) -> str:
+    """Return the name prefix of the temporary folders that a build writes beside `output`."""
+    return f".{output.name}-build-"
+
+
 def _staging_folder(output: Path) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     # Beside the output, on the same file system, so that the swap is a rename.
-    return Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent))
+    return Path(tempfile.mkdtemp(prefix=staging_prefix(output), dir=output.parent))
 
 
 def _remove_stale_bundles(output: Path, names: set[str]) -> None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gtdocs import __version__
 from gtdocs.errors import GtdocsError, Problem
 
+# Command modules and heavy libraries (rich, Pillow, numpy, boto3) are imported inside the
+# commands that use them, so `gtdocs build` of an unchanged project starts fast.
+
 log = logging.getLogger("gtdocs")
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PROJECT = click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
 
@@ -49,17 +49,27 @@ class GtdocsGroup(click.Group):
 def main(ctx: click.Context, verbose: bool) -> None:
     """Build, preview, check and publish worker instructions for labeling jobs."""
     ctx.meta["gtdocs.verbose"] = verbose
-    handler = RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[handler], force=True)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LevelFormatter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
     # Third-party libraries log a lot at debug level; keep only gtdocs's own.
     for name in ("botocore", "boto3", "urllib3", "watchdog", "PIL", "markdown_it", "s3transfer"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def report_warnings(warnings: list[Problem], strict: bool) -> None:
+class _LevelFormatter(logging.Formatter):
+    """Formats records as `warning: message`, or a bare message for info."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno == logging.INFO:
+            return message
+        return f"{record.levelname.lower()}: {message}"
+
+
+def report_warnings(warnings: list[str], strict: bool) -> None:
     for warning in warnings:
-        stderr.print(f"warning: {warning.render()}", style="yellow")
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if strict and warnings:
         raise GtdocsError(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} "
                           "with --strict (fix them, or build without --strict)")
@@ -67,8 +77,11 @@ def report_warnings(warnings: list[Problem], strict: bool) -> None:
 
 def progress_bar():
     """Return a progress callback factory for the build: a rich bar on a terminal, else nothing."""
-    if not stderr.is_terminal:
+    if not sys.stderr.isatty():
         return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     state = {}
 
     def start(total: int):
@@ -76,7 +89,7 @@ def progress_bar():
         if total < 8:
             return None
         progress = Progress(TextColumn("Rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=stderr, transient=True)
+                            console=Console(stderr=True), transient=True)
         progress.start()
         task = progress.add_task("render", total=total)
         state["progress"] = progress
@@ -96,10 +109,13 @@ def progress_bar():
 @click.option("--strict", is_flag=True, help="Fail on warnings and on errors found by `gtdocs check`.")
 def build(project: Path, output: Path | None, strict: bool) -> None:
     """Render examples, instructions and templates of every bundle in PROJECT."""
+    started = time.perf_counter()
+    if not strict and _report_unchanged(project, output, started):
+        return
     from gtdocs.build import build as run_build
 
     result = run_build(project, output, progress=progress_bar())
-    report_warnings(result.warnings, strict)
+    report_warnings([warning.render() for warning in result.warnings], strict)
     if strict:
         from gtdocs.check import findings_as_problems
         from gtdocs.errors import raise_if_any
@@ -110,6 +126,23 @@ def build(project: Path, output: Path | None, strict: bool) -> None:
     click.echo(result.summary())
     index = result.config.output_dir / "index.html"
     click.echo(f"Preview: {index} (or run `gtdocs serve {project}` for a live preview)")
+
+
+def _report_unchanged(project: Path, output: Path | None, started: float) -> bool:
+    """Print the last build's outcome and return True if nothing it read or wrote has changed."""
+    from gtdocs.config import load_config
+    from gtdocs.stamp import summary_line, unchanged_build
+
+    config = load_config(project, output)
+    stamp = unchanged_build(config)
+    if stamp is None:
+        return False
+    report_warnings(stamp["warnings"], strict=False)
+    summary = stamp["summary"]
+    line = summary_line(summary["bundles"], 0, summary["assets"], time.perf_counter() - started)
+    click.echo(f"{line}; nothing changed since the last build")
+    click.echo(f"Preview: {config.output_dir / 'index.html'} (or run `gtdocs serve {project}` for a live preview)")
+    return True
 
 
 @main.command()

@@ -273,3 +273,36 @@ def test_new_project_builds(tmp_path):
     again = runner.invoke(main, ["new", str(tmp_path / "starter")])
     assert again.exit_code == 1
     assert "already exists" in again.output
+
+
+def test_unchanged_project_skips_build(make_project):
+    root = make_project()
+    runner = CliRunner()
+    first = runner.invoke(main, ["build", str(root)])
+    assert "(5 rendered, 0 cached)" in first.output
+    second = runner.invoke(main, ["build", str(root)])
+    assert second.exit_code == 0, second.output
+    assert "(0 rendered, 5 cached)" in second.output
+    assert "nothing changed since the last build" in second.output
+
+
+def test_changed_input_rebuilds(make_project):
+    root = make_project()
+    runner = CliRunner()
+    runner.invoke(main, ["build", str(root)])
+    bundle = root / "bundles/flowers.md"
+    bundle.write_text(bundle.read_text(encoding="utf-8").replace("Loose box.", "Too loose."), encoding="utf-8")
+    edited = runner.invoke(main, ["build", str(root)])
+    assert "nothing changed" not in edited.output
+    assert "Too loose." in (root / "site/flowers/short.html").read_text(encoding="utf-8")
+
+    asset = next((root / "site/flowers/assets").iterdir())
+    asset.unlink()
+    repaired = runner.invoke(main, ["build", str(root)])
+    assert "nothing changed" not in repaired.output
+    assert asset.is_file()
+
+    Image.open(root / "images/sklearn_flower.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        root / "images/sklearn_flower.jpg")
+    flipped = runner.invoke(main, ["build", str(root)])
+    assert "(5 rendered, 0 cached)" in flipped.output
