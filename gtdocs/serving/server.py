@@ -1,0 +1,246 @@
+"""The preview server: build, serve the site, watch the sources, rebuild, and announce each build."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from gtdocs.build import build, staging_prefix
+from gtdocs.config import TOP_LEVEL, ProjectConfig, find_project, load_config
+from gtdocs.errors import GtdocsError, InputError
+from gtdocs.serving.handler import PreviewHandler
+from gtdocs.serving.sources import ALL_BUNDLES, SourceMap
+from gtdocs.serving.watch import Debouncer, ProjectWatcher, is_editor_temp
+
+log = logging.getLogger(__name__)
+
+# Seconds of quiet after the last file event before a rebuild starts. One save's events
+# arrive within a few milliseconds of each other (bench/serve_latency.py prints the spans).
+QUIET_SECONDS = 0.05
+# Seconds a batch may be held back while a deleted source has not been written again.
+MISSING_FILE_WAIT = 0.5
+# Seconds a page request waits for a running build to finish before it is served anyway.
+REQUEST_WAIT = 10.0
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """The outcome of one build, as sent to the browsers."""
+
+    number: int                               # 1 for the first build, then one more per rebuild
+    ok: bool
+    errors: tuple[str, ...] = ()              # one line per problem, as Problem.render() writes it
+    bundles: tuple[str, ...] | None = None    # bundles rebuilt; None means all of them
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"build": self.number, "ok": self.ok, "errors": list(self.errors),
+                "bundles": None if self.bundles is None else list(self.bundles), "seconds": round(self.seconds, 3)}
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True   # a client that never disconnects cannot keep the process alive
+
+    def __init__(self, address: tuple[str, int], preview: "PreviewServer"):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.preview = preview
+        super().__init__(address, PreviewHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        # Browsers drop connections all the time (a reload cancels pending image requests).
+        log.debug("request from %s failed", client_address[0], exc_info=True)
+
+
+class PreviewServer:
+    """Serves a project's site, rebuilds it when sources change and announces every build.
+
+    `start()` builds the project, starts listening and watching, and returns. Browsers
+    learn of builds from the server-sent events at EVENTS_PATH (see handler.py); tests
+    can call `wait_for_build()` instead.
+    """
+
+    def __init__(self, project: Path, host: str = "127.0.0.1", port: int = 8000,
+                 quiet: float = QUIET_SECONDS):
+        self.project = Path(project)
+        self.host = host
+        self.port = port
+        self.config = _config_or_defaults(self.project)
+        # The site goes to the folder that is being served even if gtdocs.toml changes its `output`.
+        self.output_dir = self.config.output_dir
+        self.site_root = self.output_dir.resolve()
+        self.initial_cache_dir = self.config.cache_dir
+        self.sources = SourceMap()
+        self.state = BuildState(0, True)
+        self.stopping = False
+        self._changed = threading.Condition()   # notified on each new state, and on stop
+        self._build_lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.debouncer = Debouncer(self._rebuild_for, quiet, ready=self._sources_present, max_wait=MISSING_FILE_WAIT)
+        self.watcher = ProjectWatcher(self.config.root, [self.output_dir, self.initial_cache_dir], self.debouncer.add,
+                                      skip=self.is_skipped)
+        self.httpd: _HTTPServer | None = None
+        self._http_thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen, watch, build once and serve, then return while the server runs on its threads."""
+        try:
+            self.httpd = _HTTPServer((self.host, self.port), self)
+        except OSError as error:
+            raise GtdocsError(f"cannot listen on {self.host}:{self.port}: {error.strerror or error} "
+                              "(choose another address with -a HOST:PORT; port 0 picks a free port)") from error
+        self.port = self.httpd.server_address[1]
+        # Watch before the first build, so a save during a long first build is not lost.
+        self.watcher.start()
+        self.debouncer.start()
+        self.rebuild(ALL_BUNDLES)
+        self._http_thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                             name="gtdocs-http", daemon=True)
+        self._http_thread.start()
+        if self.host not in LOOPBACK_NAMES:
+            log.warning("listening on %s: other machines on the network can read the preview", self.host)
+
+    def stop(self) -> None:
+        """Stop watching and serving, and end every open event stream."""
+        with self._changed:
+            self.stopping = True
+            self._changed.notify_all()
+        self.watcher.stop()
+        self.debouncer.stop()
+        if self.httpd is not None:
+            if self._http_thread is not None:
+                self.httpd.shutdown()
+            self.httpd.server_close()
+
+    def __enter__(self) -> "PreviewServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def build_count(self) -> int:
+        return self.state.number
+
+    # -- builds -------------------------------------------------------------------------
+
+    def rebuild(self, bundles: set[str] | None) -> BuildState:
+        """Build `bundles` (ALL_BUNDLES for all), announce the result, and return it.
+
+        Does not raise for a failed build: bad input and internal errors alike become a
+        state with `ok` false that browsers show, and the previous site stays served.
+        """
+        with self._build_lock:
+            self._idle.clear()
+            started = time.perf_counter()
+            try:
+                errors = self._build(bundles)
+            finally:
+                self._idle.set()
+            seconds = time.perf_counter() - started
+            names = None if bundles is ALL_BUNDLES else tuple(sorted(bundles))
+            state = BuildState(self.state.number + 1, not errors, tuple(errors), names, seconds)
+            self._announce(state)
+        target = "all bundles" if names is None else ", ".join(names)
+        if errors:
+            log.error("Build of %s failed; the last good site is still served:\n%s", target, "\n".join(errors))
+        else:
+            log.info("Built %s in %.2f s", target, seconds)
+        return state
+
+    def _build(self, bundles: set[str] | None) -> list[str]:
+        """Run one build and return the lines that describe what failed, which are none on success."""
+        try:
+            result = build(self.project, output=self.output_dir, only=bundles)
+        except InputError as error:
+            self._reload_config()
+            return [problem.render() for problem in error.problems]
+        except GtdocsError as error:
+            self._reload_config()
+            return error.format_message().splitlines() or [type(error).__name__]
+        except Exception as error:
+            # A bug in a build stage must not end the preview. The traceback goes to the log.
+            log.exception("internal error while building %s", self.project)
+            self._reload_config()
+            return [f"internal error: {type(error).__name__}: {error} (see the terminal for the traceback)"]
+        self.config = result.config
+        self.sources.update((bundle_result.bundle for bundle_result in result.bundles),
+                            complete=bundles is ALL_BUNDLES)
+        for warning in result.warnings:
+            log.warning("%s", warning.render())
+        return []
+
+    def _reload_config(self) -> None:
+        try:
+            self.config = load_config(self.project, self.output_dir)
+        except GtdocsError:
+            pass   # the build's own error already reports what is wrong with gtdocs.toml
+
+    def _rebuild_for(self, paths: set[Path]) -> None:
+        bundles = self.sources.affected(self.config, paths, last_build_failed=not self.state.ok)
+        changed = ", ".join(sorted(self.config.relative(path) for path in paths))
+        if bundles == set():
+            log.debug("no bundle reads %s", changed)
+            return
+        log.debug("rebuilding for changes to %s", changed)
+        self.rebuild(bundles)
+
+    def is_skipped(self, path: Path) -> bool:
+        """Return whether a change to `path` can never need a rebuild.
+
+        That is an editor's temporary file, or a file the build writes: the output, the
+        cache (as first configured and as now configured), or a build's staging folder.
+        """
+        if is_editor_temp(path):
+            return True
+        folders = (self.output_dir, self.initial_cache_dir, self.config.cache_dir)
+        if any(path.is_relative_to(folder) for folder in folders):
+            return True
+        staging = path.relative_to(self.output_dir.parent).parts if path.is_relative_to(self.output_dir.parent) else ()
+        return bool(staging) and staging[0].startswith(staging_prefix(self.output_dir))
+
+    def _sources_present(self, paths: set[Path]) -> bool:
+        """Return False while a known source in `paths` is missing: its editor may be re-creating it."""
+        return not any(self.sources.is_known(path) and not path.exists() for path in paths)
+
+    # -- announcements ------------------------------------------------------------------
+
+    def _announce(self, state: BuildState) -> None:
+        with self._changed:
+            self.state = state
+            self._changed.notify_all()
+
+    def wait_for_build(self, after: int, timeout: float) -> BuildState:
+        """Return the latest state as soon as its number is above `after`, or when `timeout` seconds pass."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state.number > after or self.stopping, timeout)
+            return self.state
+
+    def wait_until_idle(self, timeout: float = REQUEST_WAIT) -> None:
+        self._idle.wait(timeout)
+
+
+def _config_or_defaults(project: Path) -> ProjectConfig:
+    """Load gtdocs.toml, or use the default folders if it is invalid, so the error can be served."""
+    try:
+        return load_config(project)
+    except InputError:
+        root = find_project(project)
+        folders = {key: root / TOP_LEVEL[key].default for key in ("bundles", "output", "cache", "theme")}
+        log.warning("gtdocs.toml is invalid, so the default folders are used: serving %s", folders["output"])
+        return ProjectConfig(root=root, title=root.name, bundles_dir=folders["bundles"], output_dir=folders["output"],
+                             cache_dir=folders["cache"], theme_dir=folders["theme"])
