@@ -188,3 +188,19 @@ def test_failed_first_build_page_recovers(browser: Browser, make_project):
     finally:
         context.close()
         preview.stop()
+
+
+def test_findings_panel_beside_page(page: Page, project):
+    panel = page.locator("#gtdocs-findings summary")
+    panel.wait_for(timeout=RELOAD_TIMEOUT)
+    assert panel.inner_text() == "gtdocs check: no findings"
+    bundle = project / "bundles" / "flowers.md"
+    long_sentence = ("When a flower is partly hidden behind a leaf or another flower and you can still see most of "
+                     "its petals clearly, draw the box around the part that you can see and do not guess where the "
+                     "hidden petals end.")
+    with page.expect_navigation(timeout=RELOAD_TIMEOUT):
+        bundle.write_text(edit_text(bundle, "Leave no gap of background.", long_sentence), encoding="utf-8")
+    page.wait_for_function("document.querySelector('#gtdocs-findings summary')?.textContent.includes('1 warning,')",
+                           timeout=RELOAD_TIMEOUT)
+    page.click("#gtdocs-findings summary")
+    assert "T101" in page.locator("#gtdocs-findings li").first.inner_text()

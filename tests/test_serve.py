@@ -42,6 +42,7 @@ class EventStream:
         self.socket = self.connection.sock   # getresponse() hands the socket to the response and clears .sock
         self.response = self.connection.getresponse()
         self.events: queue.Queue[dict] = queue.Queue()
+        self.findings: queue.Queue[dict] = queue.Queue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -57,12 +58,21 @@ class EventStream:
                 elif not line and event_type == "build":
                     self.events.put(json.loads(data))
                     event_type, data = None, None
+                elif not line and event_type == "findings":
+                    self.findings.put(json.loads(data))
+                    event_type, data = None, None
         except (OSError, ValueError):
             pass
 
     def next(self, timeout: float = EVENT_TIMEOUT) -> dict | None:
         try:
             return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def next_findings(self, timeout: float = EVENT_TIMEOUT) -> dict | None:
+        try:
+            return self.findings.get(timeout=timeout)
         except queue.Empty:
             return None
 
@@ -625,3 +635,37 @@ def test_cli_bad_address(project):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "is not HOST:PORT" in result.stderr
+
+
+# -- check findings --------------------------------------------------------------------------
+
+LONG_SENTENCE = ("When a flower is partly hidden behind a leaf or another flower and you can still see most "
+                 "of its petals clearly, draw the box around the part that you can see and do not guess where "
+                 "the hidden petals end behind the leaf.")
+
+
+def test_findings_follow_each_build(server, project):
+    # The first build's findings arrive one revision after the build itself.
+    state = server.wait_for_revision(1, timeout=EVENT_TIMEOUT)
+    assert state.findings["flowers"] == []
+    assert state.findings["photo-subject"] == []
+
+    bundle = project / "bundles" / "flowers.md"
+    stream = EventStream(server)
+    assert stream.next() is not None
+    bundle.write_text(edit_text(bundle, "Leave no gap of background.", LONG_SENTENCE), encoding="utf-8")
+    build_event = stream.next()
+    findings_event = stream.next_findings()
+    stream.close()
+    assert build_event["bundles"] == ["flowers"]
+    assert findings_event["build"] == build_event["build"]
+    texts = [finding["text"] for finding in findings_event["findings"]["flowers"]]
+    assert any(" T101: " in text for text in texts), texts
+    assert findings_event["findings"]["photo-subject"] == []
+
+
+def test_served_page_carries_findings(server):
+    server.wait_for_revision(1, timeout=EVENT_TIMEOUT)
+    status, _, body = fetch(server, "/flowers/index.html")
+    assert status == 200
+    assert page_state(body)["findings"]["flowers"] == []

@@ -203,6 +203,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _stream_events(self, send_body: bool) -> None:
         """Send the current build state, then each new one, as server-sent events.
 
+        A new build is a `build` event; the check findings that follow it are a `findings`
+        event with the same build number.
+
         The loop wakes at least every STREAM_POLL seconds to notice a client that has
         closed its connection, so a dropped client frees its thread within that time.
         """
@@ -213,16 +216,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if not send_body:
             return
-        sent = -1
+        sent = -1          # revision of the last state sent
+        sent_build = -1    # its build number: a new revision of the same build carries only new findings
         last_write = time.monotonic()
         try:
             self.wfile.write(b"retry: 1000\n\n")
             while not preview.stopping:
-                state = preview.wait_for_build(sent, timeout=STREAM_POLL)
-                if state.number != sent and not preview.stopping:
+                state = preview.wait_for_revision(sent, timeout=STREAM_POLL)
+                if state.revision != sent and not preview.stopping:
                     payload = json.dumps(state.to_json())
-                    self.wfile.write(f"id: {state.number}\nevent: build\ndata: {payload}\n\n".encode("utf-8"))
-                    sent = state.number
+                    kind = "findings" if state.number == sent_build else "build"
+                    self.wfile.write(f"id: {state.revision}\nevent: {kind}\ndata: {payload}\n\n".encode("utf-8"))
+                    sent, sent_build = state.revision, state.number
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= STREAM_HEARTBEAT:
                     self.wfile.write(b": keep-alive\n\n")

@@ -1,11 +1,14 @@
 // Live reload for `gtdocs serve`, injected into every HTML page it serves (never into built files).
 // It reloads the page after each successful build that rebuilt it, keeping the scroll position and
 // an open full-instructions dialog, and shows the errors of a failed build over the last good page.
+// On a bundle's pages it also shows the findings of `gtdocs check` for that bundle in a corner panel.
 (function (state) {
   "use strict";
   var served = state.build;
   var viewKey = "gtdocs-view:" + location.pathname;
   var overlay = null;
+  var panel = null;
+  var bundle = decodeURIComponent(location.pathname.split("/")[1] || "");
 
   function fullDialog() {
     return document.getElementById("full-instructions");
@@ -91,6 +94,42 @@
     }
   }
 
+  function showFindings(findings) {
+    var found = findings && findings[bundle];
+    if (!found) {
+      if (panel) {
+        panel.remove();
+        panel = null;
+      }
+      return;
+    }
+    if (!panel) {
+      panel = document.createElement("details");
+      panel.id = "gtdocs-findings";
+      panel.style.cssText = "position:fixed;right:12px;bottom:12px;z-index:2147483646;max-width:min(560px,90vw);" +
+        "max-height:50vh;overflow:auto;background:#fff;border:1px solid #d0d7de;border-radius:6px;" +
+        "box-shadow:0 4px 16px rgba(0,0,0,.18);font:13px/1.45 system-ui,sans-serif;color:#1f2328;padding:.4em .8em";
+      document.body.appendChild(panel);
+    }
+    var counts = {error: 0, warning: 0, info: 0};
+    found.forEach(function (finding) { counts[finding.severity] = (counts[finding.severity] || 0) + 1; });
+    var summary = document.createElement("summary");
+    summary.style.cssText = "cursor:pointer;font-weight:600";
+    var count = function (n, word) { return n + " " + word + (n === 1 ? "" : "s"); };
+    summary.textContent = found.length === 0 ? "gtdocs check: no findings" :
+      "gtdocs check: " + count(counts.error, "error") + ", " + count(counts.warning, "warning") + ", " +
+      count(counts.info, "info");
+    summary.style.color = counts.error ? "#c4161c" : (counts.warning ? "#9a6700" : "#1a7f37");
+    var list = document.createElement("ul");
+    list.style.cssText = "margin:.4em 0;padding-left:1.2em";
+    found.forEach(function (finding) {
+      var item = document.createElement("li");
+      item.textContent = finding.text;
+      list.appendChild(item);
+    });
+    panel.replaceChildren(summary, list);
+  }
+
   // Whether a build changed this page: the site's index page changes with every build.
   function rebuiltThisPage(next) {
     if (!next.bundles) {
@@ -105,12 +144,14 @@
       showErrors(next.errors);
     } else if (next.build === served) {
       hideErrors();
+      showFindings(next.findings);
     } else if (rebuiltThisPage(next)) {
       saveView();
       location.reload();
     } else {
       served = next.build;
       hideErrors();
+      showFindings(next.findings);
     }
   }
 
@@ -120,6 +161,12 @@
     var events = new EventSource("/.gtdocs/events");
     events.addEventListener("build", function (event) {
       onBuild(JSON.parse(event.data));
+    });
+    events.addEventListener("findings", function (event) {
+      var next = JSON.parse(event.data);
+      if (next.build === served) {
+        showFindings(next.findings);
+      }
     });
   }
 })(GTDOCS_STATE);

@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,10 +38,15 @@ class BuildState:
     errors: tuple[str, ...] = ()              # one line per problem, as Problem.render() writes it
     bundles: tuple[str, ...] | None = None    # bundles rebuilt; None means all of them
     seconds: float = 0.0
+    # `gtdocs check` findings by bundle name, each {"severity": ..., "text": Finding.render()}.
+    # They are computed after the build is announced, and sent as a new revision of the state.
+    findings: dict[str, list[dict]] = field(default_factory=dict)
+    revision: int = 0                         # one more for every state sent, builds and findings alike
 
     def to_json(self) -> dict:
         return {"build": self.number, "ok": self.ok, "errors": list(self.errors),
-                "bundles": None if self.bundles is None else list(self.bundles), "seconds": round(self.seconds, 3)}
+                "bundles": None if self.bundles is None else list(self.bundles), "seconds": round(self.seconds, 3),
+                "findings": self.findings, "revision": self.revision}
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -77,6 +82,7 @@ class PreviewServer:
         self.initial_cache_dir = self.config.cache_dir
         self.sources = SourceMap()
         self.state = BuildState(0, True)
+        self._last_result = None
         self.stopping = False
         self._changed = threading.Condition()   # notified on each new state, and on stop
         self._build_lock = threading.Lock()
@@ -153,8 +159,14 @@ class PreviewServer:
                 self._idle.set()
             seconds = time.perf_counter() - started
             names = None if bundles is ALL_BUNDLES else tuple(sorted(bundles))
-            state = BuildState(self.state.number + 1, not errors, tuple(errors), names, seconds)
+            state = BuildState(self.state.number + 1, not errors, tuple(errors), names, seconds,
+                               findings=self.state.findings, revision=self.state.revision + 1)
             self._announce(state)
+            if not errors:
+                # After the announcement, so that checking does not delay the reload.
+                findings = self._check(self._last_result, complete=bundles is ALL_BUNDLES)
+                state = replace(state, findings=findings, revision=state.revision + 1)
+                self._announce(state)
         target = "all bundles" if names is None else ", ".join(names)
         if errors:
             log.error("Build of %s failed; the last good site is still served:\n%s", target, "\n".join(errors))
@@ -178,11 +190,29 @@ class PreviewServer:
             self._reload_config()
             return [f"internal error: {type(error).__name__}: {error} (see the terminal for the traceback)"]
         self.config = result.config
+        self._last_result = result
         self.sources.update((bundle_result.bundle for bundle_result in result.bundles),
                             complete=bundles is ALL_BUNDLES)
         for warning in result.warnings:
             log.warning("%s", warning.render())
         return []
+
+    def _check(self, result, complete: bool) -> dict[str, list[dict]]:
+        """Run `gtdocs check` on the bundles `result` built; return the findings of every bundle."""
+        from gtdocs.check import check_bundle
+
+        findings = {} if complete else dict(self.state.findings)
+        for item in result.bundles:
+            try:
+                found = [{"severity": finding.severity, "text": finding.render()}
+                         for finding in check_bundle(result.config, item.bundle, item.plan, item.fragments)]
+            except GtdocsError as error:   # an invalid [check] table in gtdocs.toml
+                found = [{"severity": "error", "text": line} for line in error.format_message().splitlines()]
+            except Exception:
+                log.exception("gtdocs check failed on bundle %s", item.bundle.name)
+                found = [{"severity": "error", "text": "gtdocs check failed (see the terminal for the traceback)"}]
+            findings[item.bundle.name] = found
+        return findings
 
     def _reload_config(self) -> None:
         try:
@@ -228,6 +258,12 @@ class PreviewServer:
         """Return the latest state as soon as its number is above `after`, or when `timeout` seconds pass."""
         with self._changed:
             self._changed.wait_for(lambda: self.state.number > after or self.stopping, timeout)
+            return self.state
+
+    def wait_for_revision(self, after: int, timeout: float) -> BuildState:
+        """Return the latest state as soon as its revision is above `after`, or when `timeout` seconds pass."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state.revision > after or self.stopping, timeout)
             return self.state
 
     def wait_until_idle(self, timeout: float = REQUEST_WAIT) -> None:
