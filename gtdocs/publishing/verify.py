@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import socket
-import urllib.error
-import urllib.request
+import threading
+import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,22 +49,56 @@ class Verifier:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+_connections = threading.local()
+
+
+def _connection(url: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+    """Return this thread's open connection to the URL's host, so requests reuse it (keep-alive)."""
+    pool = getattr(_connections, "pool", None)
+    if pool is None:
+        pool = _connections.pool = {}
+    origin = (url.scheme, url.netloc)
+    if origin not in pool:
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        pool[origin] = kind(url.netloc, timeout=TIMEOUT)
+    return pool[origin]
+
+
+def _get(check: Check) -> tuple[int, str, http.client.HTTPMessage, bytes]:
+    url = urllib.parse.urlsplit(check.url)
+    target = url.path + (f"?{url.query}" if url.query else "")
+    headers = {"User-Agent": f"gtdocs/{__version__} (publish check)", "Accept": "image/*"}
+    # A kept-alive connection that the server has closed fails on first use; one retry opens a new one.
+    for attempt in (1, 2):
+        connection = _connection(url)
+        try:
+            connection.request("GET", target or "/", headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            return response.status, response.reason, response.headers, body
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            connection.close()
+            del _connections.pool[(url.scheme, url.netloc)]
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def load_problem(check: Check) -> str | None:
     """GET `check.url` with no credentials; return why it did not serve the expected image, or None."""
-    request = urllib.request.Request(check.url, headers={"User-Agent": f"gtdocs/{__version__} (publish check)",
-                                                         "Accept": "image/*"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            content_type = response.headers.get("Content-Type", "")
-            body = response.read()
-    except urllib.error.HTTPError as error:
-        return _status_problem(error.code, error.reason, error.headers)
-    except urllib.error.URLError as error:
-        return f"cannot connect: {error.reason}"
+        status, reason, headers, body = _get(check)
     except (socket.timeout, TimeoutError):
         return f"no answer within {TIMEOUT} s"
+    except ConnectionRefusedError as error:
+        return f"cannot connect: {error}"
+    except socket.gaierror as error:
+        return f"cannot connect: {error}"
     except (OSError, http.client.HTTPException) as error:
         return f"the connection failed: {error}"
+    if status >= 300:
+        return _status_problem(status, reason, headers)
+    content_type = headers.get("Content-Type", "")
     if not content_type.startswith("image/"):
         return f"served as {content_type or 'no content type'!r}, not as an image, so browsers may not show it"
     if hashlib.sha256(body).hexdigest() != check.sha256:
