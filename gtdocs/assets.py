@@ -165,7 +165,10 @@ class Planner:
         frames = []
         captions = []
         for frame_id in animation.frames:
-            example = bundle.examples[frame_id]
+            example = bundle.examples.get(frame_id)
+            # A frame that is missing or not a still example has been reported by the source stage.
+            if not isinstance(example, Example):
+                return None
             spec = self.still_spec(example, width, style)
             if spec is None:
                 return None

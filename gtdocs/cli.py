@@ -106,7 +106,9 @@ def progress_bar():
 @PROJECT
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the site to (default: the project's `output` setting, site/).")
-@click.option("--strict", is_flag=True, help="Fail on warnings and on errors found by `gtdocs check`.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 on the build's own warnings and on error findings of `gtdocs check` "
+                   "(`gtdocs check --strict` also fails on check warnings).")
 def build(project: Path, output: Path | None, strict: bool) -> None:
     """Render examples, instructions and templates of every bundle in PROJECT."""
     started = time.perf_counter()

@@ -173,6 +173,9 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", list: 
 def find_project(path: Path) -> Path:
     """Return the project folder: `path` itself or the nearest parent holding gtdocs.toml."""
     start = path.resolve()
+    if not start.exists():
+        raise_if_any([Problem(str(path), None, None, "folder not found",
+                              "check the path, or create a project there with `gtdocs new PATH`")])
     for folder in (start, *start.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder

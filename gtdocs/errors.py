@@ -41,7 +41,7 @@ class GtdocsError(click.ClickException):
     def show(self, file=None) -> None:
         # One "error: " line per problem, so each can be read (and grepped) alone.
         for line in self.format_message().splitlines():
-            click.echo(f"error: {line}", file=file or click.get_text_stream("stderr"))
+            click.echo(f"error: {line}", file=file, err=file is None)
 
 
 class InputError(GtdocsError):

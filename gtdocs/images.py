@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # Bump whenever the same input would render differently; it is part of the cache key.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 VERDICT_WORDS = {"good": "Good", "bad": "Bad"}
 ANIMATION_TYPES = {"gif": "image/gif", "webp": "image/webp"}

@@ -306,3 +306,19 @@ def test_changed_input_rebuilds(make_project):
         root / "images/sklearn_flower.jpg")
     flipped = runner.invoke(main, ["build", str(root)])
     assert "(5 rendered, 0 cached)" in flipped.output
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"frames": ["good", "missing"]}, "examples[2].animation[1]: unknown example id 'missing'"),
+    ({"frames": ["good", "flip"]}, "examples[2].animation[1]: 'flip' is an animation"),
+    ({"image": "images/nope.jpg"}, "examples[0].image: image not found: images/nope.jpg"),
+])
+def test_cli_broken_animation_frame(make_project, change, expected):
+    front = default_front()
+    front["examples"].append({"id": "flip", "animation": change.get("frames", ["good", "bad"])})
+    if "image" in change:
+        front["examples"][0]["image"] = change["image"]
+    body = "Short.\n\n[[good | bad]]\n\n<!-- full -->\n[[flip]]\n"
+    output = _cli_error(make_project({"flowers": bundle_text(front, body)}))
+    assert expected in output
+    assert "internal error" not in output

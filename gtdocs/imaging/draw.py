@@ -150,7 +150,7 @@ def verdict_mark(image: Image.Image, verdict: str) -> None:
     """
     width, height = image.size
     side = min(width, height)
-    thickness = max(6, round(side / 15))
+    thickness = max(5, round(side / 20))
     white_ring = max(2, round(thickness / 5))
     dark_ring = max(1, round(thickness / 8))
     cx, cy = width / 2, height / 2
@@ -192,7 +192,13 @@ def _stroke_polygon(start: XY, end: XY, half: float, extend: float) -> list[XY]:
 
 
 def verdict_tag(image: Image.Image, text: str, verdict: str | None, metrics: Metrics) -> None:
-    """Draw the verdict word (or an animation caption) in a tag at the top-left corner."""
+    """Draw the verdict word (or an animation caption) in a tag at the top-right corner.
+
+    Box label tags sit at a box's top-left, so the top-right corner covers them less often.
+    """
     fill = {"bad": BAD_RED, "good": GOOD_GREEN}.get(verdict or "", palette.NEUTRAL_TAG)
     margin = metrics.line * 2
-    tag(image, (margin, margin), text, fill, round(metrics.font_size * 1.25), below_anchor=True)
+    # tag() keeps a tag inside the image, so an anchor past the right edge puts it flush right.
+    font_size = round(metrics.font_size * 1.25)
+    width = font(font_size).getlength(text) + 2 * max(2, round(font_size * 0.3))
+    tag(image, (image.width - margin - width, margin), text, fill, font_size, below_anchor=True)
