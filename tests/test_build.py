@@ -322,3 +322,10 @@ def test_cli_broken_animation_frame(make_project, change, expected):
     output = _cli_error(make_project({"flowers": bundle_text(front, body)}))
     assert expected in output
     assert "internal error" not in output
+
+
+def test_classification_preview_offers_choices(example_site):
+    root, _ = example_site
+    page = Elements((root / "site/photo-subject/index.html").read_text(encoding="utf-8"))
+    choices = [attrs["value"] for attrs in page.all("input") if attrs.get("type") == "radio"]
+    assert choices == ["Cat", "Coffee", "Rocket", "Person"]
