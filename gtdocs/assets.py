@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -354,10 +355,30 @@ def render_assets(config: ProjectConfig, assets: list[Asset], progress=None) -> 
         results = (_render_or_fail(config.cache_dir, asset.key, asset.spec) for asset in pending)
         _collect(config, pending, results, problems, progress)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_render_or_fail, config.cache_dir, asset.key, asset.spec) for asset in pending]
-            _collect(config, pending, (future.result() for future in futures), problems, progress)
+        # multiprocessing.Pool rather than ProcessPoolExecutor, for its terminate(): an executor
+        # interrupted by a SIGINT sent to the main process alone could wait forever on its workers.
+        pool = multiprocessing.Pool(workers, initializer=_ignore_interrupts)
+        try:
+            jobs = [(config.cache_dir, asset.key, asset.spec) for asset in pending]
+            _collect(config, pending, pool.imap(_render_job, jobs), problems, progress)
+        except BaseException:
+            # On Ctrl+C (or a bug) stop the workers at once; what they were rendering is never cached.
+            pool.terminate()
+            pool.join()
+            raise
+        pool.close()
+        pool.join()
     return len(pending), cached, problems
+
+
+def _ignore_interrupts() -> None:
+    # Workers leave SIGINT to the main process, which stops them and exits; otherwise each
+    # worker prints its own KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _render_job(job: tuple) -> dict:
+    return _render_or_fail(*job)
 
 
 def _render_or_fail(cache_dir: Path, key: str, spec) -> dict:

@@ -26,6 +26,7 @@ from gtdocs.source import Animation, Bundle, read_project
 
 log = logging.getLogger(__name__)
 
+SITE_MARKER = ".gtdocs-site"   # marks an output folder as written by a build
 PUBLISHED = "published"   # the subfolder of a bundle's site folder that `gtdocs publish` writes
 
 
@@ -85,6 +86,7 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
     config = load_config(project, output)
     problems: list[Problem] = []
     bundles = read_project(config, only, problems)
+    problems.extend(output_problems(config, bundles))
     plans, rendered, cached = plan_and_render(config, bundles, problems, progress)
 
     environment = make_environment(config)
@@ -112,6 +114,41 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
                           {"bundles": len(results), "assets": outcome.asset_count},
                           [warning.render() for warning in warnings])
     return outcome
+
+
+def output_problems(config: ProjectConfig, bundles: list[Bundle]) -> list[Problem]:
+    """Return why the build must not write where it would, because it would replace files it did not write.
+
+    A build replaces `<output>/<bundle>/` whole, so that folder must be absent or one that a
+    build wrote (it contains bundle.json), and the output must not be the project or a parent of it.
+    """
+    output = config.output_dir
+    shown = str(output)
+    fix = "choose an output folder of its own with -o or the `output` setting"
+    if config.root.is_relative_to(output):
+        return [Problem(shown, None, None, "contains the project, so a build could replace its sources", fix)]
+    if output.exists() and not output.is_dir():
+        return [Problem(shown, None, None, "is a file, not a folder", fix)]
+    problems = []
+    if output.is_dir() and any(output.iterdir()) and not _is_site(output):
+        problems.append(Problem(shown, None, None, "is not empty and was not written by gtdocs build", fix))
+    for bundle in bundles:
+        if bundle.name == "index.html":
+            problems.append(Problem(bundle.display_path, None, None, "is named like the site's front page",
+                                    "rename the bundle file"))
+            continue
+        target = output / bundle.name
+        if (target.exists() or target.is_symlink()) and not (target.is_dir() and (target / "bundle.json").is_file()):
+            problems.append(Problem(bundle.display_path, None, None,
+                                    f"its output folder {target} exists and was not written by gtdocs build",
+                                    "move that folder away, rename the bundle, or " + fix))
+    return problems
+
+
+def _is_site(output: Path) -> bool:
+    if (output / SITE_MARKER).is_file():
+        return True
+    return any((folder / "bundle.json").is_file() for folder in output.iterdir() if folder.is_dir())
 
 
 def _files_read(bundles: list[Bundle]) -> set[Path]:
@@ -234,3 +271,5 @@ def _swap_in(staging: Path, output: Path, names: list[str]) -> None:
             os.replace(target, old)
         os.replace(staging / name, target)
     os.replace(staging / "index.html", output / "index.html")
+    (output / SITE_MARKER).write_text("Written by gtdocs build; the build replaces this folder's bundle folders.\n",
+                                      encoding="utf-8")

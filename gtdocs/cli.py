@@ -34,6 +34,8 @@ class GtdocsGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
+            # The build writes nothing until it has rendered everything, so nothing is half-written.
+            click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(130)
         except Exception as error:
             if ctx.meta.get("gtdocs.verbose"):

@@ -329,3 +329,62 @@ def test_classification_preview_offers_choices(example_site):
     page = Elements((root / "site/photo-subject/index.html").read_text(encoding="utf-8"))
     choices = [attrs["value"] for attrs in page.all("input") if attrs.get("type") == "radio"]
     assert choices == ["Cat", "Coffee", "Rocket", "Person"]
+
+
+def test_output_folder_not_ours_kept(make_project):
+    root = make_project()
+    (root / "docs/flowers").mkdir(parents=True)
+    (root / "docs/flowers/notes.txt").write_text("precious", encoding="utf-8")
+    (root / "gtdocs.toml").write_text('output = "docs"\n', encoding="utf-8")
+    output = _cli_error(root)
+    assert "its output folder" in output
+    assert "was not written by gtdocs build" in output
+    assert (root / "docs/flowers/notes.txt").read_text(encoding="utf-8") == "precious"
+
+
+@pytest.mark.parametrize("target", [".", "..", "/"])
+def test_output_containing_project_rejected(make_project, target):
+    root = make_project()
+    result = CliRunner().invoke(main, ["build", str(root), "-o", str((root / target).resolve())])
+    assert result.exit_code == 1
+    assert "contains the project" in result.output
+    assert not (root / "flowers").exists()
+
+
+def test_output_with_other_files_rejected(make_project, tmp_path):
+    root = make_project()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/index.html").write_text("my page", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(root), "-o", str(tmp_path / "mine")])
+    assert result.exit_code == 1
+    assert "is not empty and was not written by gtdocs build" in result.output
+    assert (tmp_path / "mine/index.html").read_text(encoding="utf-8") == "my page"
+
+
+def test_interrupt_stops_workers(make_project):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    front = default_front()
+    front["examples"] = [
+        {"id": f"e{index}", "image": "images/sklearn_flower.jpg", "verdict": "good",
+         "crop": [index, index, 300, 200], "annotations": [{"label": "Flower", "box": [169, 85, 277, 274]}]}
+        for index in range(60)
+    ]
+    body = "Short.\n\n" + "\n\n".join(f"[[e{index}]]" for index in range(60)) + "\n"
+    root = make_project({"flowers": bundle_text(front, body)})
+    process = subprocess.Popen([sys.executable, "-m", "gtdocs", "build", str(root)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((root / ".gtdocs-cache").rglob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)   # to the main process only, as `kill -INT` does
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Interrupted." in errors
+    assert "Traceback" not in errors
+    assert not (root / "site").exists()
+    leftovers = [path.name for path in root.iterdir() if path.name.startswith(".site-build-")]
+    assert leftovers == []

@@ -328,7 +328,7 @@ def test_text_rebuild_starts_no_workers(server, events, project, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a rebuild with nothing to render started worker processes")
 
-    monkeypatch.setattr(assets, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(assets.multiprocessing, "Pool", refuse)
     bundle = project / "bundles" / "flowers.md"
     bundle.write_text(edit_text(bundle, "Make the box touch", "Make every box touch"), encoding="utf-8")
     event = events.next()

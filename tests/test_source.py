@@ -210,3 +210,22 @@ def test_config_bad_value(make_project):
     with pytest.raises(InputError) as caught:
         load_config(root)
     assert "render.jpeg_quality: 300 must be between 1 and 95" in caught.value.problems[0].render()
+
+
+def test_alias_bomb_rejected(make_project):
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        previous = chr(ord("a") + level - 1)
+        name = chr(ord("a") + level)
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    text = "---\n" + "\n".join(levels) + "\ntitle: T\n---\nBody\n"
+    [message] = problems_of(make_project({"flowers": text}))
+    assert "expands to more than 100,000 values" in message
+    assert message.startswith("bundles/flowers.md:")
+
+
+@pytest.mark.parametrize("depth", [60, 200_000])
+def test_deep_nesting_rejected(make_project, depth):
+    text = "---\ntitle: " + "[" * depth + "]" * depth + "\n---\nBody\n"
+    [message] = problems_of(make_project({"flowers": text}))
+    assert message.startswith("bundles/flowers.md:2: nested more than 50 levels deep")
