@@ -213,7 +213,7 @@ class Planner:
     # -- validation against the image --------------------------------------------------
 
     def validate_example(self, bundle: Bundle, example: Example, problems: list[Problem]) -> None:
-        index = list(bundle.examples).index(example.id)
+        index = example.index
         key = f"examples[{index}]"
         info = self.probe(example.image, bundle.display_path, example.line, f"{key}.image", problems)
         if info is None:
@@ -231,9 +231,11 @@ class Planner:
         for position, shape in enumerate(annotations.shapes):
             outside = _outside(shape, bounds)
             if outside:
-                line = example.annotation_lines[position] if position < len(example.annotation_lines) else example.line
+                line, written = example.line, position
+                if position < len(example.annotation_lines):
+                    line, written = example.annotation_lines[position], example.annotation_indexes[position]
                 problems.append(Problem(
-                    bundle.display_path, line, f"{key}.annotations[{position}]",
+                    bundle.display_path, line, f"{key}.annotations[{written}]",
                     f"{outside} is outside the {bounds[0]} x {bounds[1]} image {example.image_name}",
                     "coordinates are pixels of the image as displayed, from its top-left corner"))
             if isinstance(shape, Mask):

@@ -16,12 +16,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+
 from gtdocs import assets as asset_stage
 from gtdocs import stamp
 from gtdocs.annotations import Mask
+from gtdocs.checking.settings import parse_settings as parse_check_settings
 from gtdocs.config import ProjectConfig, load_config
 from gtdocs.errors import Problem, raise_if_any
-from gtdocs.render import BundleRenderer, Fragments, make_environment, render_site_index, word_count
+from gtdocs.render import (BundleRenderer, Fragments, make_environment, render_site_index, template_problem,
+                           word_count)
 from gtdocs.source import Animation, Bundle, read_project
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,8 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
     """
     started = time.perf_counter()
     config = load_config(project, output)
+    # gtdocs.toml is validated whole by every command, [check] included, so a typo shows at once.
+    parse_check_settings(config.check)
     problems: list[Problem] = []
     bundles = read_project(config, only, problems)
     problems.extend(output_problems(config, bundles))
@@ -94,11 +100,15 @@ def build(project: Path, output: Path | None = None, only: set[str] | None = Non
     warnings = []
     staging = _staging_folder(config.output_dir)
     try:
-        for plan in plans:
-            results.append(_write_bundle(config, plan, environment, staging))
-            warnings.extend(_asset_warnings(plan))
-        all_bundles = bundles if only is None else read_project(config, problems=[])
-        (staging / "index.html").write_text(render_site_index(environment, config, all_bundles), encoding="utf-8")
+        try:
+            for plan in plans:
+                results.append(_write_bundle(config, plan, environment, staging))
+                warnings.extend(_asset_warnings(plan))
+            all_bundles = bundles if only is None else read_project(config, problems=[])
+            site_index = render_site_index(environment, config, all_bundles)
+        except jinja2.TemplateError as error:
+            raise_if_any([template_problem(error, config)])
+        (staging / "index.html").write_text(site_index, encoding="utf-8")
         _swap_in(staging, config.output_dir, [result.bundle.name for result in results])
         if only is None:
             _remove_stale_bundles(config.output_dir, {bundle.name for bundle in bundles})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 import time
 import traceback
@@ -129,7 +130,12 @@ def build(project: Path, output: Path | None, strict: bool) -> None:
         raise_if_any(findings_as_problems(result.config, [item.bundle for item in result.bundles], built=built))
     click.echo(result.summary())
     index = result.config.output_dir / "index.html"
-    click.echo(f"Preview: {index} (or run `gtdocs serve {project}` for a live preview)")
+    _print_preview_hint(index, project)
+
+
+def _print_preview_hint(index: Path, project: Path) -> None:
+    # Quoted, so that the command can be pasted into a shell whatever the folder's name.
+    click.echo(f"Preview: {index} (or run `gtdocs serve {shlex.quote(str(project))}` for a live preview)")
 
 
 def _report_unchanged(project: Path, output: Path | None, started: float) -> bool:
@@ -145,7 +151,7 @@ def _report_unchanged(project: Path, output: Path | None, started: float) -> boo
     summary = stamp["summary"]
     line = summary_line(summary["bundles"], 0, summary["assets"], time.perf_counter() - started)
     click.echo(f"{line}; nothing changed since the last build")
-    click.echo(f"Preview: {config.output_dir / 'index.html'} (or run `gtdocs serve {project}` for a live preview)")
+    _print_preview_hint(config.output_dir / "index.html", project)
     return True
 
 
@@ -158,7 +164,7 @@ def new(path: Path) -> None:
     created = create_project(path)
     for file in created:
         click.echo(f"created {file}")
-    click.echo(f"Next: gtdocs build {path}")
+    click.echo(f"Next: gtdocs build {shlex.quote(str(path))}")
 
 
 def parse_address(value: str) -> tuple[str, int]:

@@ -59,6 +59,12 @@ def _densities(value: list) -> str | None:
     return "must be a non-empty list of whole numbers from 1 to 4"
 
 
+# Pillow refuses to open an image of more than twice Image.MAX_IMAGE_PIXELS (89,478,485 in
+# Pillow 10 to 13) pixels, and gtdocs never lowers that guard, so a larger max_pixels would have
+# no effect. Kept here as a number, because importing Pillow would slow every command.
+PILLOW_BOMB_LIMIT = 2 * 89_478_485
+
+
 TOP_LEVEL = {
     "title": Setting((str,), "", "the project's title, shown on the site's front page"),
     "bundles": Setting((str,), "bundles", "folder of bundle Markdown files"),
@@ -73,7 +79,8 @@ RENDER = {
     "densities": Setting((list,), [1, 2], "pixel densities rendered for each image (2 is for high-density screens)", _densities),
     "jpeg_quality": Setting((int,), 85, "JPEG quality, 1 to 95", _between(1, 95)),
     "background": Setting((str,), "#ffffff", "colour that transparent pixels are composited on", _hex_color),
-    "max_pixels": Setting((int,), 50_000_000, "largest source image accepted, in pixels", _positive),
+    "max_pixels": Setting((int,), 50_000_000, "largest source image accepted, in pixels",
+                          _between(1, PILLOW_BOMB_LIMIT)),
     "animation_format": Setting((str,), "gif", "file format of animations", _one_of("gif", "webp")),
     "frame_ms": Setting((int,), 1200, "default time each animation frame shows, in milliseconds", _positive),
     "mask_opacity": Setting((float, int), 0.5, "opacity of segmentation masks, 0 to 1", _between(0, 1)),

@@ -15,7 +15,9 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 
-PLACEMENT = re.compile(r"^\[\[\s*([^\]|]+?)\s*(?:\|\s*([^\]|]+?)\s*)?\]\]\s*$")
+# Any line that looks like a placement is one, so that a malformed one (`[[a | b | c]]`,
+# `[[a |]]`) is reported by the source stage instead of reaching workers as text.
+PLACEMENT = re.compile(r"^\[\[(.*)\]\]\s*$")
 PLACEMENT_TOKEN = "gtdocs_placement"
 DIRECTIVE = re.compile(r"^<!--\s*gtdocs:\s*(.*?)\s*-->\s*$")
 DIRECTIVE_TOKEN = "gtdocs_directive"
@@ -62,7 +64,7 @@ def _placement_rule(state: StateBlock, start_line: int, end_line: int, silent: b
     state.line = start_line + 1
     token = state.push(PLACEMENT_TOKEN, "", 0)
     token.map = [start_line, state.line]
-    token.meta = {"ids": tuple(part for part in match.groups() if part)}
+    token.meta = {"ids": tuple(part.strip() for part in match.group(1).split("|"))}
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import traceback
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from importlib import resources
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 
 from gtdocs.assets import BundlePlan, Picture, slot_width
 from gtdocs.config import ProjectConfig
+from gtdocs.errors import Problem
 from gtdocs.markdown import PLACEMENT_TOKEN, make_parser
 from gtdocs.source import Animation, Bundle
 
@@ -138,6 +140,20 @@ class BundleRenderer:
         return self.environment.get_template("index.html").render(
             bundle=self.bundle, short=Markup(fragments.short), full=Markup(fragments.full),
             task=task, short_width=self.config.render.short_width, project_title=self.config.title)
+
+
+def template_problem(error: jinja2.TemplateError, config: ProjectConfig) -> Problem:
+    """Describe a theme template's error as a Problem naming the template file and line."""
+    filename, line = getattr(error, "filename", None), getattr(error, "lineno", None)
+    if filename is None:
+        # Errors raised while rendering (an undefined name) carry the template's frame in the traceback.
+        for frame, frame_line in traceback.walk_tb(error.__traceback__):
+            name = frame.f_code.co_filename
+            if name.endswith((".html", ".css")) and Path(name).is_file():
+                filename, line = name, frame_line
+    shown = config.relative(Path(filename)) if filename else "theme"
+    return Problem(shown, line, None, f"template error: {error.message or type(error).__name__}",
+                   "fix the template, or delete it to use the default theme's")
 
 
 def render_site_index(environment: jinja2.Environment, config: ProjectConfig, bundles: list[Bundle]) -> str:

@@ -22,6 +22,7 @@ A bundle file looks like this (docs/format.md has the whole format):
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,8 @@ class Example:
     crop: tuple[float, float, float, float] | None
     line: int
     annotation_lines: tuple[int, ...] = ()   # source line of each annotation, for messages
+    annotation_indexes: tuple[int, ...] = ()  # each annotation's position in the written list
+    index: int = 0                            # position in the front matter's `examples` list
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Animation:
     caption: str
     alt: str
     line: int
+    index: int = 0            # position in the front matter's `examples` list
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ class _FrontMatterReader:
         self.display = display
         self.config = config
         self.problems = problems
-        self.manifests: dict[Path, dict[str, object]] = {}
+        # Each manifest's lines by image file name; None for one that could not be used.
+        self.manifests: dict[Path, dict[str, object] | None] = {}
         # Ids of examples that have a problem of their own, so their uses are not reported too.
         self.declared_ids: set[str] = set()
 
@@ -211,6 +216,11 @@ class _FrontMatterReader:
 
         examples = self.examples(data, labels)
         short, full, full_line = _split_body(body, body_line)
+        for offset, line in enumerate(full.splitlines()):
+            if line.strip() == FULL_MARKER:
+                self.problems.append(Problem(self.display, full_line + offset, None,
+                                             f"a second {FULL_MARKER} line",
+                                             "keep one: the short instructions come before it, the full ones after"))
         bundle = Bundle(
             name=path.stem, path=path, display_path=self.display, title=title, task=task,
             labels=labels, header=header, task_image=task_image, examples=examples,
@@ -243,7 +253,8 @@ class _FrontMatterReader:
 
     def numbers(self, value, path: tuple, count: int, what: str) -> tuple[float, ...] | None:
         if (not isinstance(value, list) or len(value) != count
-                or not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in value)):
+                or not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
+                           for n in value)):
             self.problem(path, f"{value!r} is not a list of {count} numbers", f"write it as {what}")
             return None
         return tuple(float(n) for n in value)
@@ -335,30 +346,34 @@ class _FrontMatterReader:
             if crop is not None and (crop[2] <= 0 or crop[3] <= 0):
                 self.problem(path + ("crop",), f"{entry['crop']!r} has no area", "width and height must be above 0")
                 crop = None
-        annotations, annotation_lines = self.annotations(entry, path, image, labels)
+        annotations, annotation_lines, annotation_indexes = self.annotations(entry, path, image, labels)
         if image is None:
             return None
         return Example(example_id, image, entry["image"], verdict, caption, alt or example_id,
-                       annotations, crop, self.front.line(path, 1), annotation_lines)
+                       annotations, crop, self.front.line(path, 1), annotation_lines, annotation_indexes,
+                       index=path[1])
 
     def annotations(self, entry: dict, path: tuple, image: Path | None,
-                    labels: tuple[str, ...]) -> tuple[Annotations, tuple[int, ...]]:
+                    labels: tuple[str, ...]) -> tuple[Annotations, tuple[int, ...], tuple[int, ...]]:
+        """Return the example's annotations, and the line and list position of each one written inline."""
         value = entry.get("annotations", [])
         path = path + ("annotations",)
         if isinstance(value, str):
-            return self.manifest_annotations(value, path, image, labels), ()
+            return self.manifest_annotations(value, path, image, labels), (), ()
         if not isinstance(value, list):
             self.problem(path, f"{value!r} is neither a list nor a manifest path",
                          "write a list of shapes, or the path of a Ground Truth output manifest")
-            return Annotations(), ()
+            return Annotations(), (), ()
         shapes = []
         lines = []
+        indexes = []
         for index, item in enumerate(value):
             shape = self.shape(item, path + (index,), labels)
             if shape is not None:
                 shapes.append(shape)
                 lines.append(self.front.line(path + (index,), 1))
-        return Annotations(tuple(shapes)), tuple(lines)
+                indexes.append(index)
+        return Annotations(tuple(shapes)), tuple(lines), tuple(indexes)
 
     def shape(self, item, path: tuple, labels: tuple[str, ...]):
         if not isinstance(item, dict):
@@ -412,16 +427,19 @@ class _FrontMatterReader:
                 entries = read_manifest(manifest, self.config.relative(manifest))
             except ManifestError as error:
                 self.problems.append(error.problem)
-                self.manifests[manifest] = {}
+                self.manifests[manifest] = None   # reported once; its users are not reported again
+                return Annotations()
+            if not entries:
+                self.problem(path, f"{value} contains no labeled images", "export the job's output manifest again")
+                self.manifests[manifest] = None
                 return Annotations()
             self.manifests[manifest] = {entry.file_name: entry for entry in entries}
-        if image is None:
+        if image is None or self.manifests[manifest] is None:
             return Annotations()
         entry = self.manifests[manifest].get(image.name)
         if entry is None:
-            if self.manifests[manifest]:
-                self.problem(path, f"{value} has no line for {image.name}",
-                             "label that image in the job, or write the annotations inline")
+            self.problem(path, f"{value} has no line for {image.name}",
+                         "label that image in the job, or write the annotations inline")
             return Annotations()
         for label in entry.annotations.labels():
             if labels and label not in labels and label != "BACKGROUND":
@@ -450,16 +468,15 @@ class _FrontMatterReader:
         caption = self.text(entry, path + ("caption",))
         alt = self.text(entry, path + ("alt",), default=caption)
         return Animation(example_id, tuple(frames), frame_ms, format_name, self.verdict(entry, path),
-                         caption, alt or example_id, self.front.line(path, 1))
+                         caption, alt or example_id, self.front.line(path, 1), index=path[1])
 
     def check_animation_frames(self, examples: dict[str, Example | Animation]) -> None:
-        index_of = {example_id: i for i, example_id in enumerate(examples)}
         for example in examples.values():
             if not isinstance(example, Animation):
                 continue
             for position, frame in enumerate(example.frames):
                 target = examples.get(frame)
-                path = ("examples", index_of[example.id], "animation", position)
+                path = ("examples", example.index, "animation", position)
                 if target is None and frame in self.declared_ids:
                     continue
                 if target is None:
@@ -470,6 +487,11 @@ class _FrontMatterReader:
 
     def check_placements(self, bundle: Bundle) -> None:
         for placement in bundle.placements:
+            if len(placement.ids) > 2 or not all(placement.ids):
+                self.problems.append(Problem(self.display, placement.line, None,
+                                             f"invalid placement [[{' | '.join(placement.ids)}]]",
+                                             "write [[id]] for one example or [[good-id | bad-id]] for a pair"))
+                continue
             for example_id in placement.ids:
                 if example_id not in bundle.examples and example_id not in self.declared_ids:
                     known = ", ".join(bundle.examples) or "none defined"

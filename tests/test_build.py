@@ -388,3 +388,34 @@ def test_interrupt_stops_workers(make_project):
     assert not (root / "site").exists()
     leftovers = [path.name for path in root.iterdir() if path.name.startswith(".site-build-")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("<p>\n{{ nope }}</p>\n", "theme/short.html:2: template error: 'nope' is undefined"),
+    ("{% if %}\n", "theme/short.html:1: template error:"),
+])
+def test_theme_error_names_template(make_project, template, expected):
+    root = make_project()
+    (root / "theme").mkdir()
+    (root / "theme/short.html").write_text(template, encoding="utf-8")
+    output = _cli_error(root)
+    assert expected in output
+    assert "internal error" not in output
+
+
+def test_messages_index_written_positions(make_project):
+    front = default_front()
+    front["examples"].insert(1, {"id": "bad id", "image": "images/sklearn_flower.jpg"})
+    front["examples"][2]["annotations"] = [{"label": "Flower", "box": [1, 2, 3]},
+                                           {"label": "Flower", "box": [0, 0, 900, 10]}]
+    front["examples"].append({"id": "flip", "animation": ["good", "missing"]})
+    output = _cli_error(make_project({"flowers": bundle_text(front)}))
+    assert "examples[3].animation[1]: unknown example id 'missing'" in output
+    assert "examples[2].annotations[1]: box [0, 0, 900, 10] is outside" in output
+    assert "examples[2].annotations[0].box:" in output
+
+
+def test_build_rejects_unknown_check_setting(make_project):
+    root = make_project(config='[check]\nfoo = 1\n')
+    output = _cli_error(root)
+    assert "gtdocs.toml: check.foo: unknown setting" in output

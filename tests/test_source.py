@@ -229,3 +229,44 @@ def test_deep_nesting_rejected(make_project, depth):
     text = "---\ntitle: " + "[" * depth + "]" * depth + "\n---\nBody\n"
     [message] = problems_of(make_project({"flowers": text}))
     assert message.startswith("bundles/flowers.md:2: nested more than 50 levels deep")
+
+
+@pytest.mark.parametrize("line", ["[[good | bad | good]]", "[[good |]]", "[[ ]]"])
+def test_invalid_placement_rejected(make_project, line):
+    root = make_project({"flowers": bundle_text(default_front(), f"Intro.\n\n{line}\n")})
+    [message] = problems_of(root)
+    assert message.startswith(f"bundles/flowers.md:{_front_line(root, line)}: invalid placement")
+
+
+def test_second_full_marker_rejected(make_project):
+    root = make_project({"flowers": bundle_text(default_front(), "A.\n<!-- full -->\nB.\n<!-- full -->\nC.\n")})
+    [message] = problems_of(root)
+    assert "a second <!-- full --> line" in message
+
+
+def test_empty_manifest_rejected(make_project):
+    root = make_project()
+    (root / "labels").mkdir()
+    (root / "labels/job.manifest").write_text("", encoding="utf-8")
+    front = default_front()
+    front["examples"][0]["annotations"] = "labels/job.manifest"
+    [message] = problems_of(_rewrite(root, front))
+    assert "labels/job.manifest contains no labeled images" in message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_crop_rejected(make_project, value):
+    text = bundle_text(default_front()).replace("  verdict: good\n", f"  verdict: good\n  crop: [{value}, 0, 10, 10]\n", 1)
+    [message] = problems_of(make_project({"flowers": text}))
+    assert "examples[0].crop:" in message
+    assert "is not a list of 4 numbers" in message
+
+
+def test_max_pixels_beyond_pillow_rejected(make_project):
+    from PIL import Image
+
+    assert 2 * Image.MAX_IMAGE_PIXELS == 178_956_970
+    root = make_project(config="[render]\nmax_pixels = 1000000000\n")
+    with pytest.raises(InputError) as caught:
+        load_config(root)
+    assert "render.max_pixels: 1000000000 must be between 1 and 178956970" in caught.value.problems[0].render()

@@ -86,11 +86,11 @@ class BundleContext:
         return set()
 
     def key_line(self, example: Example | Animation, key: str) -> int:
-        index = list(self.bundle.examples).index(example.id)
+        index = example.index
         return self.bundle.lines.get(("examples", index, key), example.line)
 
     def has_key(self, example: Example | Animation, key: str) -> bool:
-        index = list(self.bundle.examples).index(example.id)
+        index = example.index
         return ("examples", index, key) in self.bundle.lines
 
     # -- text ----------------------------------------------------------------------------
