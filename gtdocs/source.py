@@ -29,7 +29,7 @@ from pathlib import Path
 
 from gtdocs.annotations import (Annotations, Box, ImageLabel, Point, Polygon, Polyline,
                                 ManifestError, read_manifest)
-from gtdocs.config import ProjectConfig
+from gtdocs.config import CONFIG_NAME, ProjectConfig
 from gtdocs import markdown
 from gtdocs.errors import Problem, raise_if_any
 from gtdocs.markdown import make_parser
@@ -122,6 +122,9 @@ def read_project(config: ProjectConfig, only: set[str] | None = None,
     problems = problems if collect else []
     paths = bundle_files(config)
     if not paths:
+        if not config.bundles_dir.is_dir():
+            raise_if_any([Problem(CONFIG_NAME, None, "bundles", f"folder not found: {config.relative(config.bundles_dir)}",
+                                  "create it and add a Markdown file per labeling job, or set `bundles` to its folder")])
         raise_if_any([Problem(config.relative(config.bundles_dir), None, None, "contains no bundle (*.md) files",
                               "add a Markdown file per labeling job, or run `gtdocs new PATH` for a starter")])
     bundles = []
@@ -296,7 +299,7 @@ class _FrontMatterReader:
             self.problem(("examples",), "is missing", "add 'examples:' with a list of example images")
             return {}
         if not isinstance(entries, list):
-            self.problem(("examples",), "is not a list", "write each example as a '- id: ...' entry")
+            self.problem(("examples",), f"{entries!r} is not a list", "write each example as a '- id: ...' entry")
             return {}
         examples: dict[str, Example | Animation] = {}
         for index, entry in enumerate(entries):

@@ -169,7 +169,8 @@ class PreviewServer:
                 self._announce(state)
         target = "all bundles" if names is None else ", ".join(names)
         if errors:
-            log.error("Build of %s failed; the last good site is still served:\n%s", target, "\n".join(errors))
+            kept = "the last good site is still served" if self._last_result else "there is no site to serve yet"
+            log.error("Build of %s failed; %s:\n%s", target, kept, "\n".join(errors))
         else:
             log.info("Built %s in %.2f s", target, seconds)
         return state
