@@ -34,38 +34,34 @@ def make_parser() -> MarkdownIt:
     return parser
 
 
-def _directive_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-    if state.is_code_block(start_line):
-        return False
-    begin = state.bMarks[start_line] + state.tShift[start_line]
-    match = DIRECTIVE.match(state.src[begin:state.eMarks[start_line]])
-    if match is None:
-        return False
-    if silent:
+def _line_rule(pattern: re.Pattern, token_type: str, meta, hidden: bool = False):
+    """Return a block rule that turns a line matching `pattern` into one `token_type` token.
+
+    `meta(match)` gives the token's meta. A hidden token renders as nothing.
+    """
+
+    def rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        if state.is_code_block(start_line):
+            return False
+        begin = state.bMarks[start_line] + state.tShift[start_line]
+        match = pattern.match(state.src[begin:state.eMarks[start_line]])
+        if match is None:
+            return False
+        if silent:
+            return True
+        state.line = start_line + 1
+        token = state.push(token_type, "", 0)
+        token.map = [start_line, state.line]
+        token.meta = meta(match)
+        token.hidden = hidden
         return True
-    state.line = start_line + 1
-    token = state.push(DIRECTIVE_TOKEN, "", 0)
-    token.map = [start_line, state.line]
-    token.meta = {"text": match.group(1)}
-    token.hidden = True   # the renderer writes nothing for a hidden token
-    return True
+
+    return rule
 
 
-def _placement_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-    if state.is_code_block(start_line):
-        return False
-    begin = state.bMarks[start_line] + state.tShift[start_line]
-    line = state.src[begin:state.eMarks[start_line]]
-    match = PLACEMENT.match(line)
-    if match is None:
-        return False
-    if silent:
-        return True
-    state.line = start_line + 1
-    token = state.push(PLACEMENT_TOKEN, "", 0)
-    token.map = [start_line, state.line]
-    token.meta = {"ids": tuple(part.strip() for part in match.group(1).split("|"))}
-    return True
+_directive_rule = _line_rule(DIRECTIVE, DIRECTIVE_TOKEN, lambda match: {"text": match.group(1)}, hidden=True)
+_placement_rule = _line_rule(PLACEMENT, PLACEMENT_TOKEN,
+                             lambda match: {"ids": tuple(part.strip() for part in match.group(1).split("|"))})
 
 
 def find_placements(parser: MarkdownIt, text: str) -> list[tuple[tuple[str, ...], int]]:
