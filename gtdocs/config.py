@@ -1,6 +1,6 @@
 """Load and validate `gtdocs.toml`, the project's settings.
 
-Every setting is declared once in a schema below; an unknown key, a wrong type or an
+Every setting is declared once in a schema below. An unknown key, a wrong type or an
 out-of-range value is a Problem that names the key, the value and the fix.
 """
 

@@ -1,8 +1,8 @@
 """Skip a build when nothing it reads has changed since the last one.
 
 After a full build, the stamp records the size and modification time of every file the
-build read (gtdocs.toml, each bundle, image, manifest and mask, the theme, gtdocs's own
-code) and of each bundle.json it wrote, with the build's summary and warnings. The next
+build read: gtdocs.toml, each bundle, image, manifest and mask, the theme, and gtdocs's own
+code. It records the same for every file the build wrote, with the summary and warnings. The next
 `gtdocs build` compares those with a stat of each file before it imports anything heavy,
 so an unchanged project costs milliseconds instead of a full read, plan and render.
 

@@ -70,7 +70,7 @@ def load_located(text: str, first_line: int) -> Located:
 
 
 def _check_nesting(text: str, first_line: int) -> None:
-    """Reject flow ([ {) or block nesting deeper than MAX_DEPTH before the composer sees it."""
+    """Reject flow ([ {) or block nesting deeper than MAX_DEPTH before the composer reads it."""
     depth = 0
     for offset, line in enumerate(text.splitlines()):
         indent = len(line) - len(line.lstrip(" "))

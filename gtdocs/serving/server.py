@@ -176,7 +176,7 @@ class PreviewServer:
         return state
 
     def _build(self, bundles: set[str] | None) -> list[str]:
-        """Run one build and return the lines that describe what failed, which are none on success."""
+        """Run one build and return one line per problem, or an empty list on success."""
         try:
             result = build(self.project, output=self.output_dir, only=bundles)
         except InputError as error:
