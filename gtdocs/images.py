@@ -112,11 +112,12 @@ def _letterbox(image: Image.Image, size: tuple[int, int], background: str) -> Im
 
 def _identical_frame_warnings(frames: list[Image.Image]) -> list[str]:
     import numpy as np
+
     warnings = []
     for index in range(1, len(frames)):
         if np.array_equal(np.asarray(frames[index - 1]), np.asarray(frames[index])):
-            warnings.append(f"frames {index} and {index + 1} are identical: "
-                            "the good and bad examples look the same")
+            warnings.append(f"frames {index} and {index + 1} are identical, so the animation shows no "
+                            "difference between those examples")
     return warnings
 
 

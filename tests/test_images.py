@@ -505,7 +505,7 @@ def test_gif_captions_drawn():
 
 def test_identical_frames_warn():
     rendered = render_animation(good_bad_animation("gif", bad_box=Box("object", 180, 80, 300, 260)))
-    assert "frames 1 and 2 are identical: the good and bad examples look the same" in rendered.warnings
+    assert "frames 1 and 2 are identical, so the animation shows no difference between those examples" in rendered.warnings
 
 
 def test_different_frames_do_not_warn():
