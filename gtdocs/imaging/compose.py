@@ -98,6 +98,7 @@ def blend_mask(image: Image.Image, mask: Mask, placement: Placement, info: Image
     The background class (#ffffff or the label BACKGROUND) is left untinted.
     """
     import numpy as np
+
     try:
         with load.open_image(mask.path, style.max_pixels) as source:
             source.load()
@@ -133,6 +134,7 @@ def blend_mask(image: Image.Image, mask: Mask, placement: Placement, info: Image
 def _border(selected: np.ndarray, width: int) -> np.ndarray:
     """Return the pixels of `selected` within `width` steps of an unselected 4-neighbour."""
     import numpy as np
+
     inner = selected
     for _ in range(width):
         padded = np.pad(inner, 1, mode="edge")

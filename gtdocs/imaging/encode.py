@@ -55,6 +55,7 @@ def encode_still(image: Image.Image, jpeg_quality: int) -> tuple[bytes, str, str
 def _palette_image(image: Image.Image, counts: list[tuple[int, tuple[int, int, int]]]) -> Image.Image:
     """Convert an image of at most 256 colours to "P" mode without changing any pixel."""
     import numpy as np
+
     colors = np.array([color for _, color in counts], dtype=np.int32)
     keys = _keys(np.asarray(image))
     color_keys = _keys(colors)
@@ -73,6 +74,7 @@ def encode_gif(frames: list[Image.Image], exact_colors: Iterable[str], frame_ms:
     other pixels of all frames together are quantized into the remaining entries.
     """
     import numpy as np
+
     arrays = [np.asarray(frame.convert("RGB")) for frame in frames]
     keys = [_keys(array) for array in arrays]
     reserved = np.unique(np.array([_key(palette.rgb(color)) for color in exact_colors], dtype=np.int32))
@@ -103,6 +105,7 @@ def _photo_palette(arrays: list[np.ndarray], exact: list[np.ndarray], count: int
                    reserved: np.ndarray) -> np.ndarray:
     """Return up to `count` RGB colours for the non-overlay pixels of all frames."""
     import numpy as np
+
     pixels = np.concatenate([array[~mask] for array, mask in zip(arrays, exact)])
     if len(pixels) == 0 or count <= 0:
         return np.zeros((0, 3), dtype=np.uint8)
@@ -122,6 +125,7 @@ def _palette_holder(colors: np.ndarray) -> Image.Image:
     Padding with a real colour keeps `quantize(palette=...)` from mapping pixels to unused black entries.
     """
     import numpy as np
+
     holder = Image.new("P", (1, 1))
     if len(colors) == 0:
         colors = np.zeros((1, 3), dtype=np.uint8)
@@ -145,6 +149,7 @@ def _save(image: Image.Image, image_format: str, **options) -> bytes:
 def _keys(pixels: np.ndarray) -> np.ndarray:
     """Pack RGB triples into one int32 each (0xRRGGBB), for fast exact comparison."""
     import numpy as np
+
     pixels = pixels.astype(np.int32)
     return (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
 

@@ -157,6 +157,7 @@ def to_srgb(image: Image.Image, background: str, warnings_out: list[str]) -> Ima
 def _alpha_channel(image: Image.Image) -> Image.Image | None:
     """Return an "L" alpha mask, or None when the image is opaque."""
     import numpy as np
+
     if image.mode in ("I;16", "I;16B", "I;16L", "I") and "transparency" in image.info:
         # A tRNS chunk of 16-bit grey names one 16-bit value that is fully transparent.
         values = np.asarray(image)
@@ -172,6 +173,7 @@ def _alpha_channel(image: Image.Image) -> Image.Image | None:
 def _to_8bit(image: Image.Image) -> Image.Image:
     """Drop alpha and scale 16-bit, 32-bit and float channels onto 0..255 (scaled, not clipped)."""
     import numpy as np
+
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         if image.mode == "F" or values.max(initial=0) > 65535 or values.min(initial=0) < 0:
