@@ -5,9 +5,9 @@
     python bench/image_build.py memory [--photos DIR]   # (d) peak RSS for one example from the 24 MP photo
     python bench/image_build.py all    [--photos DIR]
 
---photos names a folder holding the two large JPEGs (6028 x 3391 and 6000 x 4000); without
-it, synthetic JPEGs of those sizes are generated. Needs vipsthumbnail and vips (Debian's
-libvips-tools) and gifsicle. Each timing runs 3 times; the median and spread are printed.
+--photos names a folder that contains the two large JPEGs (6028 x 3391 and 6000 x 4000).
+Without it, synthetic JPEGs of those sizes are generated. Needs vipsthumbnail and vips (Debian's
+libvips-tools) and gifsicle. Each timing runs 3 times, and the median and spread are printed.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def bench_gif(photos: Path | None, scratch: Path) -> dict:
     # gifsicle reads only GIF, so its input is the same RGB frames reduced to one shared
     # 256-colour palette (median cut over both frames, no dithering). Each frame is saved as
     # a single-frame GIF, because Pillow crops later frames of a multi-frame GIF to what
-    # changed; `gifsicle --merge` without -O then joins them with every frame whole.
+    # changed. `gifsicle --merge` without -O then joins them with every frame whole.
     rgb = [np.asarray(frame.convert("RGB")) for frame in frames]
     stacked = Image.fromarray(np.concatenate(rgb, axis=0), "RGB")
     shared = stacked.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

@@ -1,7 +1,7 @@
 """Annotation shapes and the reader for Ground Truth output manifests.
 
 Coordinates are pixels of the image as it is displayed, that is after its EXIF
-orientation is applied, unless `Annotations.size` says otherwise (see there).
+orientation is applied, unless `Annotations.size` gives another size (see there).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Annotations:
     `size` is the (width, height) the coordinates refer to. It is None for
     annotations written by the author, which always refer to the displayed
     (oriented) image. A Ground Truth manifest states the size it labelled, which
-    can be the raw, unrotated size of a photo with an EXIF orientation; the image
+    can be the raw, unrotated size of a photo with an EXIF orientation. The image
     stage maps such coordinates onto the displayed image.
     """
 

@@ -33,7 +33,7 @@ __all__ = ["Finding", "RULES", "check_bundle", "check_project", "findings_as_pro
 
 @dataclass
 class Rendered:
-    """What the build makes of a bundle, as far as the rules need it."""
+    """Build output of one bundle that the check rules need: its asset plan and rendered fragments."""
 
     plan: BundlePlan
     fragments: Fragments
@@ -76,8 +76,8 @@ def render_bundles(config: ProjectConfig, bundles: list[Bundle]) -> dict[str, Re
 def check_project(config: ProjectConfig, bundles: list[Bundle], built: dict | None = None) -> list[Finding]:
     """Return the findings of every bundle.
 
-    `built` maps a bundle's name to an object with `.plan` and `.fragments` (such as the
-    build's BundleResult); without it the assets are rendered into the cache first.
+    `built` maps a bundle's name to an object with `.plan` and `.fragments`, such as the
+    build's BundleResult. Without it, the assets are rendered into the cache first.
     """
     settings = parse_settings(config.check)
     built = built if built is not None else render_bundles(config, bundles)

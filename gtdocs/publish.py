@@ -57,7 +57,7 @@ class PublishResult:
 
 def publish(project: Path, overrides: dict, dry_run: bool = False, prune: bool = False, *,
             client=None, echo: Callable[..., None] = click.echo) -> PublishResult:
-    """Publish every bundle of `project`; raise PublishError (exit 1) for anything that failed.
+    """Publish every bundle of `project`, and raise PublishError (exit 1) for anything that failed.
 
     `overrides` contains the [publish] settings given on the command line. `client` is a botocore
     S3 client to use instead of one made from the settings (tests pass a stubbed one).
@@ -251,7 +251,7 @@ class Publication:
         return result
 
     def _upload(self, works: list[BundleWork], verifier) -> None:
-        """Upload every bundle's changed objects; hand each uploaded image to `verifier` at once."""
+        """Upload every bundle's changed objects, and hand each uploaded image to `verifier` at once."""
         owner = {item.key: work for work in works for item, _ in work.uploads}
 
         def done(item: Desired, etag: str) -> None:

@@ -57,7 +57,7 @@ def make_environment(config: ProjectConfig) -> jinja2.Environment:
 def neutralize_liquid(html: str) -> str:
     """Stop Liquid from reading `{{` and `{%` in rendered text.
 
-    Ground Truth runs the whole task template through Liquid before the browser sees it.
+    Ground Truth runs the whole task template through Liquid before the browser receives it.
     A brace written as the entity `&#123;` looks the same to a worker but is not a Liquid
     delimiter. The rendered HTML contains no Liquid of ours, so every occurrence is
     author or label text.

@@ -142,8 +142,8 @@ def read_project(config: ProjectConfig, only: set[str] | None = None,
 def read_bundle(path: Path, config: ProjectConfig, problems: list[Problem]) -> Bundle | None:
     """Read and validate one bundle file, appending every problem found.
 
-    Returns None when the file cannot be read as a bundle at all; otherwise the bundle,
-    without the examples that have problems of their own.
+    Return None when the file cannot be read as a bundle at all. Otherwise return the
+    bundle without the examples that have problems of their own.
     """
     display = config.relative(path)
     try:
@@ -185,14 +185,14 @@ def _split_front_matter(text: str) -> tuple[str, str, int] | None:
 
 
 class _FrontMatterReader:
-    """Validates front matter against the format, collecting problems with their lines."""
+    """Validator of front matter against the bundle format, which collects problems with their source lines."""
 
     def __init__(self, front: Located, display: str, config: ProjectConfig, problems: list[Problem]):
         self.front = front
         self.display = display
         self.config = config
         self.problems = problems
-        # Each manifest's lines by image file name; None for one that could not be used.
+        # Entries of each manifest by image file name. None marks a manifest that could not be used.
         self.manifests: dict[Path, dict[str, object] | None] = {}
         # Ids of examples that have a problem of their own, so their uses are not reported too.
         self.declared_ids: set[str] = set()

@@ -1,7 +1,7 @@
 """YAML front matter as plain Python values that remember their source lines.
 
-PyYAML's composer keeps each node's position; the constructor below turns the node
-tree into dicts, lists and scalars while recording the 1-based line of every key path,
+PyYAML's composer keeps each node's position. The constructor below turns the node
+tree into dicts, lists and scalars and records the 1-based line of every key path,
 so an error can point at `bundles/flowers.md:14` rather than at the whole file.
 """
 

@@ -43,8 +43,8 @@ def default_front(**changes) -> dict:
 def make_project(tmp_path):
     """Return a function that writes a project and returns its folder.
 
-    `bundles` maps a bundle name to its full text (see bundle_text); `config` is the
-    text of gtdocs.toml; `images` lists photo file names copied from the example project.
+    `bundles` maps a bundle name to its full text (see bundle_text). `config` is the
+    text of gtdocs.toml. `images` lists photo file names copied from the example project.
     """
 
     def make(bundles: dict[str, str] | None = None, config: str = 'title = "Test"\n',

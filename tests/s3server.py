@@ -4,7 +4,7 @@ moto (5.2) enforces object ACLs for anonymous GETs: a public-read object returns
 private one 403. But it accepts a public ACL whatever the bucket's Object Ownership and
 Block Public Access settings are. It also ignores IgnorePublicAcls, and serves any bucket
 in any region. The faults below add those responses, with S3's status codes, headers and error
-XML, in front of moto's own WSGI application; the same application that moto's
+XML, in front of moto's own WSGI application, which is the same application that moto's
 ThreadedMotoServer runs.
 """
 

@@ -1,4 +1,4 @@
-"""What the rules see of one bundle: its source, its settings, and what the build renders of it."""
+"""Input of the check rules for one bundle: its source, its settings and its rendered build output."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from gtdocs.source import Animation, Bundle, Example
 
 @dataclass(frozen=True)
 class Shown:
-    """One example as a worker sees it: in which section, at which CSS width, placed on which line."""
+    """Placement of one example as displayed to a worker: its section, CSS width and source line."""
 
     example: Example | Animation
     section: str
@@ -67,7 +67,10 @@ class BundleContext:
         return shown
 
     def placed(self, section: str | None = None) -> list[Example | Animation]:
-        """The examples placed directly (not as animation frames), each once, in order."""
+        """Return the examples placed directly (not as animation frames), each once, in placement order.
+
+        With `section`, only placements in that section count.
+        """
         examples: dict[str, Example | Animation] = {}
         for placement in self.bundle.placements:
             if section is None or placement.section == section:
@@ -77,7 +80,10 @@ class BundleContext:
         return list(examples.values())
 
     def verdicts(self, example: Example | Animation) -> set[str]:
-        """The verdicts an example shows: its own, or for an animation those of its frames."""
+        """Return the verdicts an example displays.
+
+        That is its own verdict if it has one, otherwise for an animation the verdicts of its frames.
+        """
         if example.verdict:
             return {example.verdict}
         if isinstance(example, Animation):

@@ -1,6 +1,6 @@
 """A small Liquid syntax check for worker task templates.
 
-Ground Truth runs the whole task template through Liquid before the browser sees it, and
+Ground Truth runs the whole task template through Liquid before the browser receives it, and
 a template that does not parse fails for every worker. This tokenizer finds what stops a
 parse: an output `{{` or tag `{%` that is never closed, an empty output, an unknown tag,
 a block tag (`if`, `for`, ...) without its end tag, an end or branch tag in the wrong

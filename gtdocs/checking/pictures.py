@@ -1,7 +1,7 @@
-"""Examples as a worker sees them: sizes after scaling, and good/bad pairs that look the same (E101).
+"""Examples as displayed to a worker: sizes after scaling, and good/bad pairs that look the same (E101).
 
 Sizes come from the same geometry as the image stage (`gtdocs.imaging.geometry`): a whole
-image is never scaled up, a crop is scaled to the slot width. At 1x density, one output
+image is never scaled up, but a crop is scaled to the slot width. At 1x density, one output
 pixel is one CSS pixel.
 """
 
@@ -161,10 +161,10 @@ def _points(shape) -> list[tuple[float, float]]:
 
 def annotation_difference(first: tuple, first_placement: geometry.Placement,
                           second: tuple, second_placement: geometry.Placement) -> float:
-    """Return the largest distance in CSS px between matched shapes of two examples.
+    """Return the maximum distance in CSS px between matched shapes of two examples.
 
-    Shapes match by kind and label; two examples with different counts, kinds or labels
-    differ without limit (infinity), because a worker sees a missing or renamed shape at once.
+    Shapes match by kind and label. For two examples with different shape counts, kinds or
+    labels the distance is infinity, because a worker notices a missing or renamed shape at once.
     """
     if len(first) != len(second):
         return math.inf

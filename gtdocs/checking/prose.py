@@ -1,8 +1,8 @@
 """Text as a worker reads it: blocks and sentences with their source lines, words, language, grade.
 
-The measures are deliberately simple and documented in docs/check.md: words are runs of
-letters and digits (as `gtdocs.render.word_count` counts them), sentences end at `.`, `!`
-or `?` followed by a space, and the grade is the Flesch-Kincaid grade level with a
+The measures are deliberately simple and documented in docs/check.md. Words are runs of
+letters and digits (as `gtdocs.render.word_count` counts them). Sentences end at `.`, `!`
+or `?` followed by a space. The grade is the Flesch-Kincaid grade level with a
 vowel-group syllable count.
 """
 
@@ -85,7 +85,7 @@ def caption_sentences(caption: str, line: int, section: str) -> list[Sentence]:
 
 # -- language ----------------------------------------------------------------------------
 
-# The most frequent function words of each language; in running text they make up a large
+# The most frequent function words of each language. In running text they make up a large
 # share of the words, so the language with the largest share is a fair guess for a paragraph.
 STOP_WORDS = {
     "en": "the a an and or of to in on at for with is are be it this that each every do not no as by from "

@@ -63,7 +63,7 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 
 
 RULES = _rules(
-    # Short instructions: what a worker sees beside every task.
+    # Short instructions: the text displayed to a worker beside every task.
     Rule("S101", "short-words", "warning", "the short instructions have too many words",
          {"max": Option(100, "words in the short instructions, captions included", 1)}),
     Rule("S102", "short-sentence-length", "warning", "a sentence in the short instructions is too long",

@@ -6,8 +6,8 @@ from gtdocs.checking.context import BundleContext
 from gtdocs.checking.prose import (Sentence, detect_language, grade_level, is_latin, normalized_tokens,
                                    similarity)
 
-# Words that only restate a verdict or point at the picture; a caption made of these says nothing
-# about what is wrong.
+# Words that only restate a verdict or point at the picture. A caption made only of these words
+# explains nothing about what is wrong.
 VERDICT_WORDS = set("""
 a an the this that these those it its is are was be here there shown above below like as so
 bad wrong incorrect not no don't dont do never avoid mistake error example correct good right ok okay

@@ -66,7 +66,7 @@ class PreviewServer:
     """Serves a project's site, rebuilds it when sources change and announces every build.
 
     `start()` builds the project, starts listening and watching, and returns. Browsers
-    learn of builds from the server-sent events at EVENTS_PATH (see handler.py); tests
+    receive each build as a server-sent event at EVENTS_PATH (see handler.py), and tests
     can call `wait_for_build()` instead.
     """
 
@@ -199,7 +199,7 @@ class PreviewServer:
         return []
 
     def _check(self, result, complete: bool) -> dict[str, list[dict]]:
-        """Run `gtdocs check` on the bundles `result` built; return the findings of every bundle."""
+        """Run `gtdocs check` on the bundles that `result` built, and return the findings of every bundle."""
         from gtdocs.check import check_bundle
 
         findings = {} if complete else dict(self.state.findings)
@@ -245,7 +245,7 @@ class PreviewServer:
         return bool(staging) and staging[0].startswith(staging_prefix(self.output_dir))
 
     def _sources_present(self, paths: set[Path]) -> bool:
-        """Return False while a known source in `paths` is missing: its editor may be re-creating it."""
+        """Return False while a known source in `paths` is missing, since its editor may be re-creating it."""
         return not any(self.sources.is_known(path) and not path.exists() for path in paths)
 
     # -- announcements ------------------------------------------------------------------
