@@ -2,10 +2,14 @@
 
     python bench/check_measure.py example-project
 
-For each bundle: words in the short instructions (captions included), the longest sentence
-in each section, the Flesch-Kincaid grade of the short instructions, words before the
-first image, the smallest annotated object as shown, the photo difference and annotation
-difference of each good/bad pair, and the short fragment's size with its images inlined.
+For each bundle it prints:
+- words in the short instructions, captions included;
+- the longest sentence in each section;
+- the Flesch-Kincaid grade of the short instructions;
+- words before the first image;
+- the smallest annotated object at its display size;
+- the photo and annotation difference of each good/bad pair;
+- the short fragment's size with its images inlined.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from gtdocs import images
 from gtdocs.annotations import Annotations, Box, Mask, Point, Polygon, Polyline
 from gtdocs.config import ProjectConfig
 from gtdocs.errors import Problem
+from gtdocs.files import write_atomic
 from gtdocs.source import Animation, Bundle, Example
 
 PAIR_GAP = 12   # CSS px between the two images of a pair; the theme's CSS uses the same gap
@@ -330,15 +331,9 @@ def render_to_cache(cache_dir: Path, key: str, spec) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     # Write the image before its metadata, each through a temporary name, so a build that is
     # interrupted never leaves metadata that points at a missing or partial file.
-    _write_atomic(folder / meta["file_name"], rendered.data)
-    _write_atomic(meta_path, json.dumps(meta).encode("utf-8"))
+    write_atomic(folder / meta["file_name"], rendered.data)
+    write_atomic(meta_path, json.dumps(meta).encode("utf-8"))
     return meta
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def render_assets(config: ProjectConfig, assets: list[Asset], progress=None) -> tuple[int, int, list[Problem]]:

@@ -28,6 +28,7 @@ import click
 
 from gtdocs.config import ProjectConfig, load_config
 from gtdocs.errors import Problem, raise_if_any
+from gtdocs.files import write_atomic
 from gtdocs.publishing import record as records
 from gtdocs.publishing.failures import PublishError
 from gtdocs.publishing.plan import (REVALIDATE, BundleWork, Desired, assemble, decide, desired_asset,
@@ -279,7 +280,7 @@ class Publication:
     def _write_pages(self, work: BundleWork) -> None:
         folder = records.published_dir(self.config, work.name)
         for attribute, file_name in PAGE_NAMES.items():
-            records.write_atomic(folder / file_name, getattr(work.pages, attribute).encode("utf-8"))
+            write_atomic(folder / file_name, getattr(work.pages, attribute).encode("utf-8"))
 
     def _verify(self, works: list[BundleWork], verifier) -> dict[str, str]:
         """Return, by URL, why a worker cannot load each image that failed; print each.

@@ -12,12 +12,12 @@ This module imports only the standard library and gtdocs.config, on purpose.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import gtdocs
 import gtdocs.themes
 from gtdocs.config import CONFIG_NAME, ProjectConfig
+from gtdocs.files import write_atomic
 
 STAMP_NAME = "build-stamp.json"
 STAMP_FORMAT = 1
@@ -71,10 +71,7 @@ def write_stamp(config: ProjectConfig, read_files: set[Path], written_files: lis
         "summary": summary,
         "warnings": warnings,
     }
-    config.cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = config.cache_dir / f".{STAMP_NAME}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(stamp), encoding="utf-8")
-    os.replace(temporary, config.cache_dir / STAMP_NAME)
+    write_atomic(config.cache_dir / STAMP_NAME, json.dumps(stamp).encode("utf-8"))
 
 
 def remove_stamp(config: ProjectConfig) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gtdocs.config import ProjectConfig
+from gtdocs.files import write_atomic
 from gtdocs.publishing.target import RECORD_NAME, Target
 
 FORMAT = 1
@@ -134,13 +135,6 @@ def to_json(data: dict) -> bytes:
 
 def write_local_record(config: ProjectConfig, record: Record, shared: dict | None = None) -> None:
     write_atomic(published_dir(config, record.bundle) / RECORD_NAME, to_json(record.local_data(shared)))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def bundle_names(config: ProjectConfig) -> list[str]:
